@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the system packages pipeyard's demo and tests use, on Debian 12 as root.
+# Idempotent: a second run installs nothing. Node tools come from tools/package.json.
+set -euo pipefail
+
+packages=(
+  # containers without a Docker engine
+  podman buildah skopeo runc docker-registry debootstrap fuse-overlayfs uidmap
+  # gitlab-ci-local copies artifacts with rsync; git for the example projects
+  rsync git
+  # the maven provider's tests: Debian's Maven and plugins play the company's Nexus content
+  maven default-jdk-headless libmaven-compiler-plugin-java libmaven-jar-plugin-java libsurefire-java
+  libmaven-resources-plugin-java libmaven-install-plugin-java libmaven-clean-plugin-java
+  libmaven-deploy-plugin-java junit4
+  # the browser and fonts for screenshots and for the mail preview
+  chromium fonts-liberation fonts-noto-cjk fonts-wqy-microhei
+  # shell scripts in images are linted
+  shellcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
