@@ -42,4 +42,4 @@ _Dumper.add_representer(str, _str_presenter)
 
 
 def dump_yaml(data: Any, *, sort_keys: bool = True) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False, width=120, allow_unicode=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False, width=4096, allow_unicode=True)
