@@ -64,7 +64,7 @@ def lint_offline(path: Path, source: TemplateSource, project_dir: Path | None = 
     try:
         result.merged = merged_view(path, source, project_dir)
     except ValidationError as exc:
-        result.problems.append(exc.message)
+        result.problems.append(exc.render())
         return result
     result.notes = result.merged.notes
     result.problems.extend(schema_problems(result.merged.config))
@@ -78,7 +78,8 @@ def lint_remote(path: Path, gitlab_url: str, token: str, project: str) -> list[s
 
     content = path.read_text(encoding="utf-8")
     try:
-        gl = gitlab.Gitlab(gitlab_url, private_token=token, timeout=30, retry_transient_errors=True)
+        # No transient retries: a person is waiting, and an unreachable host should fail now.
+        gl = gitlab.Gitlab(gitlab_url, private_token=token, timeout=30, retry_transient_errors=False)
         answer = gl.projects.get(project, lazy=True).ci_lint.create({"content": content})
     except gitlab.exceptions.GitlabAuthenticationError:
         raise RemoteError(f"GitLab at {gitlab_url} refused the token (401)",

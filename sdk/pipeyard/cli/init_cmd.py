@@ -9,7 +9,7 @@ import click
 from ..errors import UsageError
 from ..lint import lint_offline
 from ..merge import TemplateSource
-from ..model import repo_root
+from ..model import load_providers, repo_root
 from ..render import TEMPLATES_DIR
 from ..site import find_site, load_site
 from ..starter import KINDS, starter
@@ -27,8 +27,9 @@ def init(kind: str, style: str, output: Path, force: bool) -> None:
     if output.exists() and not force:
         raise UsageError(f"{output} exists", fix="pass --force to overwrite it, or -o another path")
     root = repo_root(Path(__file__).parent)
-    site = load_site(find_site(root))
-    text = starter(kind, site, style)
+    providers = {p.name: p for p in load_providers(root)}
+    site = load_site(find_site(root), list(providers.values()))
+    text = starter(kind, site, providers, style)
     tmp = output.with_name(f".{output.name}.pipeyard-init")
     tmp.write_text(text, encoding="utf-8")
     try:

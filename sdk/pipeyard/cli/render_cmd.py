@@ -54,8 +54,9 @@ def check(site_file: Path | None) -> None:
     """Fail on any drift, schema error or broken example: what CI runs first."""
     root = repo_root()
     providers, problems = load_all(root)
+    model_ok = not problems
     problems += skeleton_problems(root)
-    if providers and not problems:
+    if providers and model_ok:
         site = load_site(site_file or find_site(root), providers)
         outputs = build_outputs(root, providers, site)
         problems += [f"{p} differs from a fresh render: run `make render` and commit the result"
