@@ -1,34 +1,36 @@
-# pipeyard's developer entry points. `make demo` and `make test` are the README's two commands.
+# pipeyard's entry points. The README's two commands are `make demo` and `make test`.
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
-PIP   := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := tools/node_modules/.installed-stamp
+SYS_STAMP := .work/.system-stamp
 
-.PHONY: all setup venv render check lint test demo bench clean
+.PHONY: all setup render check test demo bench clean
 
-all: venv
+all: setup
 
-$(STAMP): pyproject.toml
+# System packages (apt) first: a fresh Debian 12 lacks python3-venv, podman, chromium...
+$(SYS_STAMP): scripts/setup-system.sh
+	./scripts/setup-system.sh
+	mkdir -p $(dir $@) && touch $@
+
+$(STAMP): pyproject.toml $(SYS_STAMP)
 	python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[platform,sendmail,screenshot,test]'
-	touch $(STAMP)
-
-venv: $(STAMP)
-
-tools/node_modules/.installed: tools/package.json
-	cd tools && npm install --no-audit --no-fund --silent
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[platform,sendmail,screenshot,sonar,test]'
 	touch $@
 
-# System packages and node tools everything else needs (idempotent; Debian 12, root).
-setup: venv tools/node_modules/.installed
-	./scripts/setup-system.sh
+$(NODE_STAMP): tools/package.json tools/package-lock.json $(SYS_STAMP)
+	cd tools && npm ci --no-audit --no-fund --silent
+	touch $@
 
-render: venv
+setup: $(SYS_STAMP) $(STAMP) $(NODE_STAMP)
+
+render: $(STAMP)
 	$(VENV)/bin/pipeyard render
 
-check: venv
+check: $(STAMP)
 	$(VENV)/bin/pipeyard check
 
 test: setup
@@ -41,4 +43,4 @@ bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) tools/node_modules .pytest_cache
+	rm -rf $(VENV) tools/node_modules .pytest_cache .work

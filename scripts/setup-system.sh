@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=(
+  # the virtualenv `make` creates
+  python3 python3-venv python3-pip
   # containers without a Docker engine
   podman buildah skopeo runc docker-registry debootstrap fuse-overlayfs uidmap
   # gitlab-ci-local copies artifacts with rsync; git for the example projects
@@ -17,6 +19,9 @@ packages=(
   # shell scripts in images are linted
   shellcheck
 )
+
+# Node runs gitlab-ci-local and verdaccio; keep a newer preinstalled Node if there is one.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
