@@ -159,3 +159,15 @@ def test_unknown_setting_in_site_file_is_named(scratch_repo: Path):
     (scratch_repo / "pipeyard.site.yaml").write_text("defaults:\n  MAVEN_MIROR_URL: https://x\n")
     out = run_cli("pipeyard", "render", cwd=scratch_repo)
     assert out.returncode == 1 and "defaults.MAVEN_MIROR_URL: no provider declares this setting" in out.stderr
+
+
+def test_the_example_site_file_renders_with_its_defaults():
+    providers = load_providers(ROOT)
+    site = load_site(ROOT / "examples" / "site" / "acme.site.yaml", providers)
+    assert site.ca_certificates and site.ca_certificates[0].startswith("-----BEGIN CERTIFICATE-----")
+    out = build_outputs(ROOT, providers, site)
+    header, body = yaml.safe_load_all(out.templates["templates/sendmail.yml"])
+    inputs = header["spec"]["inputs"]
+    assert inputs["smtp-host"]["default"] == "smtp.acme.example" and inputs["smtp-port"]["default"] == 587
+    assert inputs["registry"]["default"] == "harbor.acme.example/pipeyard"
+    assert "component: gitlab.acme.example/platform/pipeyard/sendmail@" in out.templates["templates/sendmail.yml"]
