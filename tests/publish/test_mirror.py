@@ -1,0 +1,148 @@
+"""`pipeyard mirror` between two real registries: names kept, blobs skipped or mounted, digests unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from pipeyard.containers.registry_server import LocalRegistry
+from pipeyard.errors import ConfigError, RemoteError
+from pipeyard.mirror import Mirror, mirror_images, read_list
+from pipeyard.registry import LayerCache, OciImage, Reference, RegistryClient, Target, oci_image, push_image
+from pipeyard.registry.oci import OCI_INDEX
+
+from ..conftest import run_cli
+from .conftest import invoke
+from .imagefactory import FakeImage, noise
+
+
+def seed(reg: LocalRegistry, cache: LayerCache) -> dict[str, OciImage]:
+    """Two images sharing a base layer, in two projects of the source registry."""
+    base = {"os.bin": noise("os", 150_000)}
+    images = {
+        "library/maven:3.9": oci_image(FakeImage([base, {"mvn": b"maven"}], "x"), cache),
+        "vendor/tools/node:20": oci_image(FakeImage([base, {"node": b"node"}], "y"), cache),
+    }
+    client = RegistryClient(reg.address, scheme="http")
+    for name, oci in images.items():
+        repo, tag = name.rsplit(":", 1)
+        push_image(client, repo, oci, [tag])
+    return images
+
+
+def write_list(path: Path, reg: LocalRegistry, *names: str) -> Path:
+    path.write_text("# images the runners need\n\n" + "".join(f"{reg.address}/{n}  # keep\n" for n in names))
+    return path
+
+
+def digest_at(reg: LocalRegistry, repo: str, ref: str) -> str | None:
+    r = requests.head(f"{reg.url}/v2/{repo}/manifests/{ref}", timeout=5,
+                      headers={"Accept": "application/vnd.oci.image.manifest.v1+json, " + OCI_INDEX})
+    return r.headers.get("Docker-Content-Digest") if r.status_code == 200 else None
+
+
+def mirror_for(target: LocalRegistry, prefix: str = "mirror") -> Mirror:
+    def source(ref: Reference) -> RegistryClient:
+        return RegistryClient(ref.api_host, scheme="http")
+
+    return Mirror(Target.parse(f"{target.address}/{prefix}"), RegistryClient(target.address, scheme="http"), source)
+
+
+def test_mirror_keeps_names_and_digests_then_skips_everything(registry: LocalRegistry,
+                                                              second_registry: LocalRegistry,
+                                                              cache: LayerCache, tmp_path: Path) -> None:
+    images = seed(registry, cache)
+    refs = read_list(write_list(tmp_path / "images.txt", registry, *images))
+    lines: list[str] = []
+    copied = mirror_images(refs, mirror_for(second_registry), echo=lines.append)
+    for name, oci in images.items():
+        repo, tag = name.rsplit(":", 1)
+        assert digest_at(second_registry, f"mirror/{repo}", tag) == oci.digest
+    # The shared base layer went over once; the second repository mounted it.
+    assert (copied[0].stats.uploaded, copied[1].stats.uploaded, copied[1].stats.mounted) == (3, 2, 1)
+    assert lines[0].startswith(f"copied {registry.address}/library/maven:3.9 -> {second_registry.address}/mirror/library/maven:3.9")
+
+    before = second_registry.log_offset()
+    lines.clear()
+    again = mirror_images(refs, mirror_for(second_registry), echo=lines.append)
+    assert second_registry.blob_uploads(since=before) == 0
+    assert [c.stats.skipped for c in again] == [3, 3]
+    assert lines[-1] == f"nothing changed: {second_registry.address}/mirror already has all 2 images"
+
+
+def test_mirror_within_one_registry_mounts_instead_of_copying(registry: LocalRegistry, cache: LayerCache,
+                                                              tmp_path: Path) -> None:
+    images = seed(registry, cache)
+    refs = read_list(write_list(tmp_path / "l.txt", registry, "library/maven:3.9"))
+    before = registry.log_offset()
+    [c] = mirror_images(refs, mirror_for(registry, "copy"), echo=lambda _: None)
+    assert (c.stats.mounted, c.stats.uploaded) == (3, 0)
+    assert registry.blob_uploads(since=before) == 0
+    assert digest_at(registry, "copy/library/maven", "3.9") == images["library/maven:3.9"].digest
+
+
+def test_mirror_copies_an_index_and_every_image_it_lists(registry: LocalRegistry, second_registry: LocalRegistry,
+                                                         cache: LayerCache, tmp_path: Path) -> None:
+    amd = oci_image(FakeImage([{"a": b"amd64"}], "a"), cache)
+    arm = oci_image(FakeImage([{"a": b"arm64"}], "b"), cache)
+    client = RegistryClient(registry.address, scheme="http")
+    for oci in (amd, arm):
+        push_image(client, "multi/app", oci, [])
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": amd.media_type, "digest": amd.digest, "size": len(amd.manifest),
+         "platform": {"architecture": "amd64", "os": "linux"}},
+        {"mediaType": arm.media_type, "digest": arm.digest, "size": len(arm.manifest),
+         "platform": {"architecture": "arm64", "os": "linux"}}]}).encode()
+    index_digest = client.put_manifest("multi/app", "1", index, OCI_INDEX)
+    refs = read_list(write_list(tmp_path / "l.txt", registry, "multi/app:1"))
+    mirror_images(refs, mirror_for(second_registry), echo=lambda _: None)
+    assert digest_at(second_registry, "mirror/multi/app", "1") == index_digest
+    assert digest_at(second_registry, "mirror/multi/app", arm.digest) == arm.digest
+
+
+def test_the_list_reports_every_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "images.txt"
+    path.write_text("registry.example.com/library/debian:12\nregistry.example.com/Bad/Name:1\n# fine\n"
+                    "registry.example.com/a/b:bad tag\n")
+    with pytest.raises(ConfigError) as e:
+        read_list(path)
+    assert e.value.problems[0].startswith(f"{path}:2: ")
+    assert e.value.problems[1].startswith(f"{path}:4: ")
+
+
+def test_a_missing_source_image_fails_after_the_others_are_copied(registry: LocalRegistry,
+                                                                  second_registry: LocalRegistry,
+                                                                  cache: LayerCache, tmp_path: Path) -> None:
+    seed(registry, cache)
+    refs = read_list(write_list(tmp_path / "l.txt", registry, "library/nope:1", "library/maven:3.9"))
+    lines: list[str] = []
+    with pytest.raises(RemoteError) as e:
+        mirror_images(refs, mirror_for(second_registry), echo=lines.append)
+    assert f"{registry.address}/library/nope:1 does not exist" in str(e.value)
+    assert digest_at(second_registry, "mirror/library/maven", "3.9") is not None
+
+
+def test_cli_mirror(registry: LocalRegistry, second_registry: LocalRegistry, cache: LayerCache,
+                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images = seed(registry, cache)
+    listing = write_list(tmp_path / "images.txt", registry, *images)
+    r = run_cli("pipeyard", "mirror", "--list", str(listing), "--to", second_registry.address)
+    assert r.returncode == 0, r.stderr
+    assert digest_at(second_registry, "vendor/tools/node", "20") == images["vendor/tools/node:20"].digest
+    code, out, err = invoke(capsys, "mirror", "--list", str(listing), "--to", second_registry.address)
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"nothing changed: {second_registry.address} already has all 2 images"
+
+
+def test_cli_mirror_to_an_unreachable_registry(registry: LocalRegistry, tmp_path: Path) -> None:
+    from ..conftest import free_port
+
+    port = free_port()
+    listing = write_list(tmp_path / "images.txt", registry, "library/maven:3.9")
+    r = run_cli("pipeyard", "mirror", "--list", str(listing), "--to", f"127.0.0.1:{port}/mirror",
+                env={"PIPEYARD_RETRIES": "2", "PIPEYARD_RETRY_BACKOFF": "0.01"})
+    assert r.returncode == 1
+    assert f"error: registry 127.0.0.1:{port} is unreachable (connection refused)" in r.stderr
