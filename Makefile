@@ -18,7 +18,7 @@ $(SYS_STAMP): scripts/setup-system.sh
 $(STAMP): pyproject.toml $(SYS_STAMP)
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[platform,sendmail,screenshot,sonar,test]'
+	$(VENV)/bin/pip install -q -e '.[platform,sendmail,screenshot,sonar,gitops,test]'
 	touch $@
 
 $(NODE_STAMP): tools/package.json tools/package-lock.json $(SYS_STAMP)

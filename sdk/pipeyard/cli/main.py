@@ -23,6 +23,7 @@ COMMANDS = {
     "mirror": "pipeyard.cli.publish_cmd:mirror",
     "registry": "pipeyard.cli.build_cmd:registry",
     "demo": "pipeyard.cli.demo_cmd:demo",
+    "chart": "pipeyard.cli.chart_cmd:chart",
 }
 
 
