@@ -1,0 +1,23 @@
+"""The chrome-headless provider: screenshots and PDFs of web pages from CI jobs.
+
+Playwright drives the image's own Debian Chromium (never a downloaded browser):
+
+    from pipeyard.screenshot import Browser, capture, make_shot
+
+    with Browser() as browser:
+        capture(browser, make_shot({"url": "https://example.com", "output": "example.png"}))
+
+`screenshot` (cli.py) is the console script; shots.yml batches live in batch.py.
+Playwright itself is imported only when a browser starts.
+"""
+
+from __future__ import annotations
+
+from .batch import load_batch, run_batch
+from .browser import Browser
+from .capture import Tab, capture
+from .errors import BrowserError, CaptureError, PageTimeout, PageUnreachable
+from .options import Shot, make_shot
+
+__all__ = ["Browser", "BrowserError", "CaptureError", "PageTimeout", "PageUnreachable", "Shot", "Tab",
+           "capture", "load_batch", "make_shot", "run_batch"]
