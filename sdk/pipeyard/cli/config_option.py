@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from .. import settings as settings_mod
 
 
 def print_config(provider: str) -> None:
+    # rich loads only here: the mvn/npm wrappers import this module on every first call.
+    from rich.console import Console
+    from rich.table import Table
+
     resolved = settings_mod.load(provider, require=False)
     table = Table(title=f"{provider}: effective settings", show_lines=False)
     for col in ("setting", "value", "source"):
