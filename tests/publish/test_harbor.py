@@ -250,3 +250,22 @@ def test_cli_wrong_password(fake: FakeHarbor, tmp_path: Path, capsys, monkeypatc
     code, out, err = invoke(capsys, "publish", "--harbor", fake.url)
     assert code == 1
     assert "401 Unauthorized" in err and "nope-123" not in err + out
+
+
+def test_publish_keeps_the_b2i_rules_of_the_shared_policy(fake: FakeHarbor, tmp_path: Path) -> None:
+    """One retention policy per project: b2i's own rules survive a publish, and the
+    provider rules leave b2i/** alone so a smaller b2i limit still applies."""
+    run(fake, tmp_path)
+    policy_id = int(fake.projects["pipeyard"]["metadata"]["retention_id"])
+    b2i_rule = {"disabled": False, "action": "retain", "template": "latestPushedK", "params": {"latestPushedK": 3},
+                "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+                "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
+                                                    "pattern": "b2i/**"}]}}
+    fake.retentions[policy_id]["rules"].append(b2i_rule)
+    again = run(fake, tmp_path)
+    assert {c.item: c.action for c in again.changes}["tag retention"] == "unchanged"
+    rules = fake.retentions[policy_id]["rules"]
+    assert any(r["scope_selectors"]["repository"][0]["pattern"] == "b2i/**"
+               and r["scope_selectors"]["repository"][0]["decoration"] == "repoMatches" for r in rules)
+    provider = [r for r in rules if r["scope_selectors"]["repository"][0]["decoration"] == "repoExcludes"]
+    assert len(provider) == 3 and all(r["scope_selectors"]["repository"][0]["pattern"] == "b2i/**" for r in provider)

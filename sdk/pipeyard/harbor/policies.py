@@ -64,6 +64,11 @@ ROBOTS = (
 
 _TAGGED = json.dumps({"untagged": False}, separators=(",", ":"))
 _ALL_REPOS = {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]}
+# Harbor has one retention policy per project, and its rules are OR'ed. B2I app images
+# (b2i/**) have rules of their own (`pipeyard b2i prune`), so the provider rules leave
+# them out; otherwise "keep the newest 10" would overrule every smaller B2I limit.
+B2I_REPOS = "b2i/**"
+_PROVIDER_REPOS = {"repository": [{"kind": "doublestar", "decoration": "repoExcludes", "pattern": B2I_REPOS}]}
 
 
 def _retain(template: str, params: dict[str, int], pattern: str) -> dict[str, Any]:
@@ -75,8 +80,20 @@ def _retain(template: str, params: dict[str, int], pattern: str) -> dict[str, An
         "tag_selectors": [
             {"kind": "doublestar", "decoration": "matches", "pattern": pattern, "extras": _TAGGED},
         ],
-        "scope_selectors": _ALL_REPOS,
+        "scope_selectors": _PROVIDER_REPOS,
     }
+
+
+def is_provider_rule(rule: dict[str, Any]) -> bool:
+    """A retention rule `pipeyard publish` owns (as opposed to b2i's or a person's)."""
+    scopes = (rule.get("scope_selectors") or {}).get("repository") or []
+    return [_selector(x)[:3] for x in scopes] == [_selector(x)[:3] for x in _PROVIDER_REPOS["repository"]]
+
+
+def merge_provider_rules(current: dict[str, Any] | None, wanted: dict[str, Any]) -> dict[str, Any]:
+    """wanted, plus every rule of the current policy that publish doesn't own."""
+    others = [r for r in (current or {}).get("rules") or [] if not is_provider_rule(r)]
+    return {**wanted, "rules": wanted["rules"] + others}
 
 
 def retention_policy(project_id: int, *, keep_latest: int = 10, pulled_days: int = 30) -> dict[str, Any]:

@@ -121,6 +121,7 @@ def _retention(client: HarborClient, project_id: int, metadata: dict[str, Any], 
         summary.add("tag retention", "created", detail)
         return
     current = client.retention(int(policy_id))
+    wanted = policies.merge_provider_rules(current, wanted)
     if policies.same_retention(current, wanted):
         summary.add("tag retention", "unchanged")
         return
