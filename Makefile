@@ -30,8 +30,14 @@ setup: $(SYS_STAMP) $(STAMP) $(NODE_STAMP)
 render: $(STAMP)
 	$(VENV)/bin/pipeyard render
 
+SHELL_SCRIPTS = $(wildcard providers/*/rootfs/usr/local/bin/* providers/*/tests/*.sh b2i/rootfs/usr/local/bin/*) \
+                sdk/pipeyard/localci_data/podman-gcl sdk/pipeyard/b2i/b2i-launch
+
+# Render drift, provider.yaml schema, templates against GitLab's schema, examples; then lint.
 check: $(STAMP)
 	$(VENV)/bin/pipeyard check
+	$(VENV)/bin/ruff check sdk tests bench
+	shellcheck $(SHELL_SCRIPTS)
 
 test: setup
 	$(VENV)/bin/pytest

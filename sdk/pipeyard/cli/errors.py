@@ -7,7 +7,6 @@ never shows a stack trace a user has to decode.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
