@@ -10,6 +10,8 @@ packages=(
   podman buildah skopeo runc docker-registry debootstrap fuse-overlayfs uidmap
   # gitlab-ci-local copies artifacts with rsync; git for the example projects
   rsync git
+  # tests make throwaway CAs and certificates
+  openssl
   # the maven provider's tests: Debian's Maven and plugins play the company's Nexus content
   maven default-jdk-headless libmaven-compiler-plugin-java libmaven-jar-plugin-java libsurefire-java
   libmaven-resources-plugin-java libmaven-install-plugin-java libmaven-clean-plugin-java

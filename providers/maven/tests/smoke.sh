@@ -1,0 +1,20 @@
+#!/bin/sh
+# Smoke checks for the maven image, run inside it as its own user (tests/images mounts this
+# folder read-only). The tools must work when a job script calls them directly.
+set -eu
+
+java -version 2>&1 | grep -q 'version "21'
+mvn -v | grep -q '^Apache Maven 3\.9'
+
+# A full JDK, not only a runtime: compile and run a class, offline.
+work=$(mktemp -d)
+printf 'public class Hi { public static void main(String[] a) { System.out.println("hi from java"); } }\n' \
+  > "$work/Hi.java"
+javac -d "$work" "$work/Hi.java"
+java -cp "$work" Hi | grep -qx 'hi from java'
+
+# The JVM truststore exists and is readable by a non-root user.
+keytool -list -cacerts -storepass changeit > /dev/null
+
+rm -rf "$work"
+echo "maven smoke: ok"

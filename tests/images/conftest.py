@@ -1,0 +1,113 @@
+"""The provider images, built once per session with planted fake secrets, shared by every image test.
+
+The build runs with fake tokens in its environment and in its site file (as secret
+defaults, which load_site accepts only without the provider check), so the secret
+scan proves that neither path reaches a layer, the config or the history.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pipeyard.errors import RemoteError
+from pipeyard.model import load_providers
+from pipeyard.site import load_site
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "localhost/pipeyard-test"
+PROVIDERS = [p.name for p in load_providers(ROOT)]
+SECRET_SETTINGS = sorted({s.env for p in load_providers(ROOT) for s in p.settings if s.secret})
+
+
+@pytest.fixture(scope="session")
+def planted() -> dict[str, str]:
+    """Fake secrets, unique to this session so a hit can only come from this build."""
+    tag = secrets.token_hex(6)
+    values = {name: f"planted-{name.lower()}-{tag}" for name in SECRET_SETTINGS}
+    values["AWS_SECRET_ACCESS_KEY"] = f"planted-aws-{tag}"
+    return values
+
+
+def _make_ca(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cert = folder / "test-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(folder / "test-ca.key"), "-out", str(cert),
+                    "-subj", "/CN=pipeyard image tests CA"], check=True, capture_output=True)
+    return cert
+
+
+@pytest.fixture(scope="session")
+def site_ca(tmp_path_factory) -> Path:
+    return _make_ca(tmp_path_factory.mktemp("site-ca"))
+
+
+# Non-secret site defaults, one or more per provider, baked into /etc/pipeyard/site.json.
+SITE_DEFAULTS = {
+    "MAVEN_MIRROR_URL": "https://nexus.example.com/repository/maven-public",
+    "NPM_REGISTRY_URL": "https://nexus.example.com/repository/npm-group/",
+    "SONAR_HOST_URL": "https://sonar.example.com",
+    "SMTP_HOST": "smtp.example.com",
+    "SMTP_PORT": 587,
+    "SCREENSHOT_TIMEOUT": 45,
+}
+
+
+@pytest.fixture(scope="session")
+def site_file(tmp_path_factory, planted: dict[str, str], site_ca: Path) -> Path:
+    import json
+
+    folder = tmp_path_factory.mktemp("site")
+    defaults = {**SITE_DEFAULTS, **planted}
+    text = ("base_registry: localhost/pipeyard\n"
+            f"defaults: {json.dumps(defaults)}\n"
+            f"ca_certificates: [{json.dumps(str(site_ca))}]\n")
+    path = folder / "planted.site.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def eng() -> Iterator:
+    from pipeyard.containers import engine
+
+    try:
+        with engine() as e:
+            yield e
+    except RemoteError as exc:
+        if "no container engine API" in str(exc):
+            pytest.skip(f"no container runtime can be started here: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def console():
+    from rich.console import Console
+
+    return Console(stderr=True, force_terminal=False, soft_wrap=True)
+
+
+@pytest.fixture(scope="session")
+def built(eng, site_file: Path, planted: dict[str, str], console) -> dict[str, object]:
+    """Every provider image, built from a checkout with fake tokens in the build's environment."""
+    from pipeyard.build.base_image import bootstrap
+    from pipeyard.build.images import BuildRequest, build_images
+
+    providers = load_providers(ROOT)
+    for release in sorted({p.base.split(":")[1] for p in providers}):
+        bootstrap(eng, release, console=console)
+    site = load_site(site_file)  # no provider check: the planted secret defaults stay in
+    saved = dict(os.environ)
+    os.environ.update(planted)
+    try:
+        results = build_images(eng, BuildRequest(root=ROOT, providers=providers, site=site, prefix=PREFIX),
+                               console=console)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {r.provider: r for r in results}

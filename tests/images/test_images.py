@@ -1,0 +1,162 @@
+"""The image matrix: global checks on every provider image, plus each provider's own smoke checks.
+
+Which check runs where is data: provider.yaml's image (user, smoke) and cli lists,
+and providers/<name>/tests/smoke.sh.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from pathlib import Path
+
+import pytest
+from pipeyard import __version__
+from pipeyard.build.source_info import source_info
+from pipeyard.containers import run_container
+from pipeyard.model import load_provider, load_providers
+from pipeyard.site import load_site
+
+from .conftest import PROVIDERS, ROOT, SITE_DEFAULTS
+from .image_scan import scan_image
+
+pytestmark = pytest.mark.images
+
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def missing_cli(command: str) -> str | None:
+    """Why a console script cannot work yet (its module is not written), or None."""
+    target = SCRIPTS.get(command.split()[0])
+    if target is None:
+        return None
+    module = target.split(":")[0]
+    if importlib.util.find_spec(module) is None:
+        return f"{module} (behind `{command.split()[0]}`) does not exist yet"
+    return None
+
+
+def cases(kind: str) -> list:
+    out = []
+    for p in load_providers(ROOT):
+        commands = p.cli if kind == "cli" else p.image.get("smoke", [])
+        for command in commands:
+            reason = missing_cli(command)
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            out.append(pytest.param(p.name, command, marks=marks, id=f"{p.name}:{command}"))
+    return out
+
+
+def ref(built, name: str) -> str:
+    return built[name].ref
+
+
+def run(eng, built, name: str, *command: str, **kwargs):
+    return run_container(eng, ref(built, name), list(command), **kwargs)
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_runs_as_its_numeric_non_root_user(eng, built, name: str) -> None:
+    user = load_provider(ROOT, name).user
+    assert eng.client.images.get(ref(built, name)).attrs["Config"]["User"] == str(user)
+    out = run(eng, built, name, "id", "-u")
+    assert (out.exit_code, out.stdout.strip()) == (0, str(user))
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_command_can_be_overridden(eng, built, name: str) -> None:
+    out = run(eng, built, name, "sh", "-c", 'echo "$((6 * 7)) from $0"')
+    assert (out.exit_code, out.stdout) == (0, "42 from sh\n")
+
+
+@pytest.mark.parametrize("name, cli", cases("cli"))
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_the_provider_cli_answers(eng, built, name: str, cli: str, flag: str) -> None:
+    out = run(eng, built, name, cli, flag)
+    assert out.exit_code == 0, out.output[-2000:]
+    if flag == "--version":
+        assert __version__ in out.output
+    else:
+        assert "Usage:" in out.output
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_tools_are_on_path_in_a_login_shell_as_any_uid(eng, built, name: str) -> None:
+    """Login shells reset PATH, and Kubernetes may pick the uid: the CLIs must still be found."""
+    provider = load_provider(ROOT, name)
+    tools = " ".join(provider.cli)
+    out = run(eng, built, name, "bash", "-lc", f"for t in {tools}; do command -v $t; done", user="123456:0")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.split() == [f"/usr/local/bin/{t}" for t in provider.cli]
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_oci_labels_come_from_the_commit(eng, built, name: str) -> None:
+    labels = eng.client.images.get(ref(built, name)).labels
+    source = source_info(ROOT, fallback_source="https://gitlab.example.com/platform/pipeyard")
+    for key, value in source.labels().items():
+        assert labels.get(key) == value, key
+    assert labels["org.opencontainers.image.version"] == __version__
+    assert labels["dev.pipeyard.provider"] == name
+
+
+@pytest.mark.parametrize("name, command", cases("smoke"))
+def test_smoke_command(eng, built, name: str, command: str) -> None:
+    out = run(eng, built, name, "sh", "-c", command)
+    assert out.exit_code == 0, out.output[-2000:]
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_smoke_script(eng, built, name: str) -> None:
+    tests = ROOT / "providers" / name / "tests"
+    out = run(eng, built, name, "sh", "/smoke/smoke.sh", volumes={str(tests): {"bind": "/smoke", "mode": "ro"}})
+    assert out.exit_code == 0, out.output[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == f"{name} smoke: ok"
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_no_secret_in_layers_config_or_history(eng, built, name: str, planted: dict[str, str]) -> None:
+    hits = scan_image(eng, ref(built, name), list(planted.values()))
+    assert hits == [], f"planted secrets found in {ref(built, name)}: {hits}"
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_site_defaults_are_baked_without_secrets(eng, built, name: str, site_file: Path, planted) -> None:
+    import json
+
+    provider = load_provider(ROOT, name)
+    out = run(eng, built, name, "cat", "/etc/pipeyard/site.json")
+    baked = json.loads(out.stdout)["defaults"]
+    declared = {s.env for s in provider.settings if not s.secret}
+    assert baked == {k: v for k, v in SITE_DEFAULTS.items() if k in declared}
+    assert out.stdout == load_site(site_file).baked_json(provider)
+    assert not any(value in out.stdout for value in planted.values())
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_site_ca_is_in_the_system_bundle(eng, built, name: str, site_ca: Path) -> None:
+    body = site_ca.read_text().splitlines()[1]
+    out = run(eng, built, name, "grep", "-cF", body, "/etc/ssl/certs/ca-certificates.crt")
+    assert out.stdout.strip() == "1"
+    if "keytool" in run(eng, built, name, "sh", "-c", "command -v keytool || true").stdout:
+        listing = run(eng, built, name, "keytool", "-list", "-cacerts", "-storepass", "changeit")
+        assert "site-01" in listing.stdout
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_custom_ca_certs_at_job_start_as_a_non_root_user(eng, built, name: str, site_ca: Path) -> None:
+    pem = site_ca.read_text()
+    out = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard.runtime.ca_env",
+              environment={"CUSTOM_CA_CERTS": pem}, user="123456:0")
+    assert out.exit_code == 0, out.output
+    assert "export SSL_CERT_FILE=/home/pipeyard/.cache/pipeyard/ca/ca-bundle.pem" in out.stdout
+    assert "export NODE_EXTRA_CA_CERTS=/home/pipeyard/.cache/pipeyard/ca/custom-ca.pem" in out.stdout
+    bad = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard.runtime.ca_env",
+              environment={"CUSTOM_CA_CERTS": "/no/such.pem"})
+    assert bad.exit_code == 1 and bad.stderr.startswith("error: CUSTOM_CA_CERTS='/no/such.pem'")
+
+
+def test_the_secret_scan_does_see_into_the_layers(eng, built) -> None:
+    """A control for the scan above: a value that is baked on purpose must be found."""
+    hits = scan_image(eng, ref(built, "maven"), [SITE_DEFAULTS["MAVEN_MIRROR_URL"]])
+    assert any(h.endswith(".tar: " + SITE_DEFAULTS["MAVEN_MIRROR_URL"]) or "layer" in h for h in hits), hits
