@@ -1,0 +1,66 @@
+"""npm-configure: write npm's configuration from the job's CI/CD variables.
+
+The npm wrapper (/usr/local/bin/npm in the npm image) runs it on first use and
+whenever a variable changes, so a job script just calls `npm`. Everything it
+prints goes to stderr, so `$(npm pkg get version)` in a job script captures npm's
+output only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..cli.config_option import show_config_option
+from ..cli.errors import debug_option, run_main, setup_logging
+from ..toolwrap.flags import overrides, setting_options
+from . import configure as configure_mod
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "ignore_unknown_options": True})
+@click.version_option(__version__, prog_name="npm-configure")
+@debug_option
+@show_config_option("npm")
+@setting_options("npm")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the .npmrc here (mode 0600), to use with a plain `npm --userconfig FILE`.")
+@click.option("--diagnose", is_flag=True,
+              help="After a failed npm: name the variable to fix when the registry refused NPM_TOKEN. "
+                   "The npm wrapper runs this.")
+@click.option("--check-publish", is_flag=True,
+              help="Fail, naming NPM_TOKEN, when `npm publish ARGS` would run without a token. "
+                   "The npm wrapper runs this.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when all is well.")
+@click.argument("npm_args", nargs=-1, type=click.UNPROCESSED)
+def command(output: Path | None, diagnose: bool, check_publish: bool, quiet: bool, npm_args: tuple[str, ...],
+            **kwargs) -> None:
+    """Write npm's user config (.npmrc: NPM_REGISTRY_URL, NPM_SCOPED_REGISTRIES and a
+    ${NPM_TOKEN} reference, mode 0600), point the cache at $CI_PROJECT_DIR/.npm and
+    bundle CUSTOM_CA_CERTS for Node, for the npm wrapper to apply.
+
+    NPM_TOKEN is never written: npm reads it from the environment.
+    """
+    if diagnose:
+        from .diagnose import problems
+
+        for problem in problems(os.environ):
+            click.echo(f"error: {problem}", err=True)
+        return
+    if check_publish:
+        from .diagnose import check_publish as check
+
+        check(os.environ, npm_args)
+        return
+    if npm_args:
+        raise click.UsageError(f"unexpected argument {npm_args[0]!r}: arguments are only taken with --check-publish")
+    result = configure_mod.configure(os.environ, overrides(kwargs), output)
+    if not quiet:
+        click.echo(f"npm-configure: {result.summary}; .npmrc in {output or result.npmrc}", err=True)
+
+
+def main() -> None:
+    setup_logging()
+    run_main(command, "npm-configure")
