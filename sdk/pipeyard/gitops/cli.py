@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import click
 
+from .. import __version__
 from .. import settings as settings_mod
 from ..charts.scaffold import APP_NAME
 from ..cli.config_option import show_config_option
@@ -118,6 +119,7 @@ def report(req: BumpRequest, result: BumpResult) -> str:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gitops-bump")
 @click.option("--environment", "-e", help="The environment to update (GITOPS_ENVIRONMENT).")
 @click.option("--image", help="The published image, REGISTRY/PATH:TAG@sha256:DIGEST (GITOPS_IMAGE).")
 @click.option("--app", help="The app's folder in the config repository (GITOPS_APP; default CI_PROJECT_NAME).")
