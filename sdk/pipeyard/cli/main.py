@@ -24,6 +24,7 @@ COMMANDS = {
     "registry": "pipeyard.cli.build_cmd:registry",
     "demo": "pipeyard.cli.demo_cmd:demo",
     "chart": "pipeyard.cli.chart_cmd:chart",
+    "b2i": "pipeyard.cli.b2i_cmd:b2i",
 }
 
 
