@@ -89,7 +89,7 @@ def demo(skip_build: bool) -> None:
                               variables={"MAVEN_REPO_USER": user, "MAVEN_REPO_PASSWORD": password},
                               env=eng.podman_env(), timeout=900)
             log = out.stdout + out.stderr
-            console.print("\n".join(line for line in log.splitlines()[-25:]), markup=False, highlight=False)
+            console.print("\n".join(log.splitlines()[-25:]), markup=False, highlight=False, soft_wrap=True)
             if out.returncode != 0:
                 raise BuildError("the maven-build job failed inside the published image", fix="see its log above")
             jars = sorted((project.path / "target").glob("*.jar"))
