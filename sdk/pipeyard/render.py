@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -65,6 +66,14 @@ def render_classic(provider: Provider, site: Site) -> str:
         secrets=secrets(provider)).rstrip() + "\n"
 
 
+def render_dockerfile(provider: Provider) -> str:
+    """Every provider image has the same layers; only provider.yaml's data differs."""
+    description = textwrap.wrap(f"pipeyard {provider.name} provider image. {provider.description}", width=100)
+    return _env().get_template("Dockerfile.j2").render(
+        stamp=_stamp(provider), description=description, name=provider.name, user=provider.user,
+        release=provider.base.split(":", 1)[1], packages=provider.image.get("packages", []))
+
+
 def settings_table(provider: Provider, site: Site) -> str:
     defaults = {s.env: site.default(provider, s.env) for s in provider.settings}
     return _env().get_template("settings_table.md.j2").render(provider=provider, defaults=defaults).strip()
@@ -105,6 +114,7 @@ def build_outputs(root: Path, providers: list[Provider], site: Site) -> Outputs:
         templates[f"templates/{p.name}.yml"] = render_component(p, site)
         templates[f"{p.name}.gitlab-ci.yml"] = render_classic(p, site)
         files[str((p.path / "README.md").relative_to(root))] = provider_readme(p, site)
+        files[str((p.path / "Dockerfile").relative_to(root))] = render_dockerfile(p)
     templates["README.md"] = render_readme(providers, site)
     return Outputs(templates=templates, files=files)
 
