@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tools/node_modules/.installed-stamp
 SYS_STAMP := .work/.system-stamp
 
-.PHONY: all setup render check test demo bench clean
+.PHONY: all setup render check test test-in-images demo bench clean
 
 all: setup
 
@@ -39,8 +39,19 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check sdk tests bench
 	shellcheck $(SHELL_SCRIPTS)
 
+IMAGE_TAG := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+
+# The whole suite on the host, then the build providers' own tests again inside their images.
 test: setup
 	$(VENV)/bin/pytest
+	$(MAKE) test-in-images
+
+test-in-images: setup
+	$(VENV)/bin/pipeyard base bootstrap --release trixie
+	$(VENV)/bin/pipeyard build maven npm
+	PIPEYARD_TEST_IMAGE_MAVEN=localhost/pipeyard/maven:$(IMAGE_TAG) \
+	PIPEYARD_TEST_IMAGE_NPM=localhost/pipeyard/npm:$(IMAGE_TAG) \
+	  $(VENV)/bin/pytest tests/maven tests/npm
 
 demo: setup
 	$(VENV)/bin/pipeyard demo

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pipeyard.containers import podman_config
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 IMAGE_ENV = "PIPEYARD_TEST_IMAGE_{provider}"
@@ -64,10 +66,20 @@ class PodmanRunner:
             timeout: float = 900) -> subprocess.CompletedProcess[str]:
         cmd = [self.podman, "run", "--rm", "--network", "host",
                "-v", f"{self.workdir}:{self.workdir}:U", "-w", str(cwd or self.workdir)]
-        for key, value in (env or {}).items():
+        # One job's commands share one container and its HOME; separate `podman run`s
+        # don't, so HOME lives in the mounted work folder to keep what a call caches.
+        home = self.workdir / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        # As on the host: the image's baked site file must not leak into tests; a test passes its own.
+        env = {"HOME": str(home), "PIPEYARD_SITE_FILE": str(self.workdir / "no-site.json"), **(env or {})}
+        for key, value in env.items():
             cmd += ["-e", f"{key}={value}"]
         cmd += [self.image, *argv]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        # The podman CLI must use the store `pipeyard build` wrote to, not /etc/containers'.
+        config = podman_config()
+        config.write()
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                              env={**os.environ, **config.env()})
 
 
 def make_runner(provider: str, workdir: Path) -> HostRunner | PodmanRunner:
