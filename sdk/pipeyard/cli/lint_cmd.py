@@ -17,7 +17,11 @@ from ..site import find_site, load_site
 
 def template_source(templates: Path | None, component_project: str | None) -> TemplateSource:
     if templates is None:
-        root = repo_root(Path(__file__).parent)
+        try:
+            root = repo_root(Path(__file__).parent)
+        except UsageError:
+            raise UsageError("no rendered templates to lint against (pipeyard runs outside its checkout)",
+                             fix="pass --templates DIR, a checkout of the component project") from None
         templates = root / TEMPLATES_DIR
         site = load_site(find_site(root))
     else:
