@@ -25,6 +25,8 @@ COMMANDS = {
     "demo": "pipeyard.cli.demo_cmd:demo",
     "chart": "pipeyard.cli.chart_cmd:chart",
     "b2i": "pipeyard.cli.b2i_cmd:b2i",
+    "release": "pipeyard.cli.release_cmd:release",
+    "updates": "pipeyard.cli.release_cmd:updates",
 }
 
 
