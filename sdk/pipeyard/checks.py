@@ -13,7 +13,8 @@ from .interpolate import interpolate
 from .lint import lint_offline
 from .merge import TemplateSource
 from .model import Provider, load_provider, missing_skeleton, provider_names
-from .render import TEMPLATES_DIR, Outputs
+from .render import SELF_PIPELINE, TEMPLATES_DIR, Outputs
+from .selfci import pipeline_problems
 
 _PLACEHOLDER = {"string": "example", "number": 1, "boolean": True, "array": ["example"]}
 
@@ -63,6 +64,7 @@ def template_problems(outputs: Outputs) -> list[str]:
             problems += [f"{where}: {p}" for p in schema_problems(body)]
         else:
             problems += [f"{where}: {p}" for p in schema_problems(docs[0])]
+    problems += pipeline_problems(outputs.files[SELF_PIPELINE])
     return problems
 
 
