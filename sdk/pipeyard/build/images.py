@@ -10,13 +10,17 @@ filtered to this provider's non-secret settings.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import tempfile
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker.errors
+import docker.utils.build
 from rich.console import Console
 
 from .. import __version__
@@ -104,12 +108,15 @@ def run_build(eng: Engine, ctx: Path, ref: str, args: dict[str, str], progress: 
         # No bridge network on these hosts (containers.conf netns = host); Docker keeps its default.
         kwargs["network_mode"] = "host"
     try:
-        stream = eng.client.api.build(
-            path=str(ctx), tag=ref, decode=True, rm=True, forcerm=True, nocache=no_cache, pull=False,
-            buildargs=args, target=target,
-            # docker-py would otherwise copy proxy settings (and any credentials in them) into build args.
-            use_config_proxy=False, **kwargs,
-        )
+        if eng.is_podman and _libpod_params():
+            stream = _libpod_build(eng, ctx, ref, args, target=target, no_cache=no_cache)
+        else:
+            stream = eng.client.api.build(
+                path=str(ctx), tag=ref, decode=True, rm=True, forcerm=True, nocache=no_cache, pull=False,
+                buildargs=args, target=target,
+                # docker-py would otherwise copy proxy settings (and any credentials in them) into build args.
+                use_config_proxy=False, **kwargs,
+            )
         for chunk in stream:
             for kind, value in parse_chunk(chunk, state):
                 if kind == "step":
@@ -123,6 +130,34 @@ def run_build(eng: Engine, ctx: Path, ref: str, args: dict[str, str], progress: 
     except docker.errors.DockerException as exc:
         state.error = f"{type(exc).__name__}: {exc}"
     return state
+
+
+def _libpod_params() -> dict[str, str]:
+    """BUILDAH_ISOLATION / BUILDAH_LAYERS, as an unprivileged Kubernetes pod needs them.
+
+    Podman's Docker-compatible build endpoint ignores both (it always isolates RUN
+    steps with runc, which such a pod forbids), so they go to its native endpoint.
+    """
+    params = {}
+    if os.environ.get("BUILDAH_ISOLATION"):
+        params["isolation"] = os.environ["BUILDAH_ISOLATION"]
+    if os.environ.get("BUILDAH_LAYERS"):
+        params["layers"] = "0" if os.environ["BUILDAH_LAYERS"].lower() in ("0", "false", "no") else "1"
+    return params
+
+
+def _libpod_build(eng: Engine, ctx: Path, ref: str, args: dict[str, str], *, target: str | None,
+                  no_cache: bool) -> Iterator[dict]:
+    """The same build through Podman's /libpod/build, on the docker SDK's session; same stream format."""
+    api = eng.client.api
+    params = {"t": ref, "rm": "1", "forcerm": "1", "nocache": "1" if no_cache else "0", "pull": "0",
+              "networkmode": "host", "buildargs": json.dumps(args), **_libpod_params()}
+    if target:
+        params["target"] = target
+    response = api._post(api._url("/libpod/build"), params=params, data=docker.utils.build.tar(str(ctx), gzip=False),
+                         headers={"Content-Type": "application/x-tar"}, stream=True, timeout=None)
+    api._raise_for_status(response)
+    return api._stream_helper(response, decode=True)
 
 
 def build_failure(dockerfile: str, ref: str, state: StreamState, progress: ImageProgress,
