@@ -36,7 +36,7 @@ def test_first_run_sets_up_everything(fake: FakeHarbor, tmp_path: Path) -> None:
     summary = run(fake, tmp_path)
     actions = {c.item: c.action for c in summary.changes}
     assert actions == {"project pipeyard": "created", "robot runner-pull": "created", "robot ci-push": "created",
-                       "tag retention": "created", "immutable v* tags": "created", "gc schedule": "created"}
+                       "tag retention": "created", "immutable release tags": "created", "gc schedule": "created"}
     create = next(c for c in fake.calls if c.method == "POST" and c.path == "/projects")
     assert create.body == {"project_name": "pipeyard", "metadata": {"public": "false"}}
     assert create.status == 201
@@ -47,12 +47,12 @@ def test_first_run_sets_up_everything(fake: FakeHarbor, tmp_path: Path) -> None:
     assert policy["trigger"]["settings"]["cron"] == "0 0 0 * * *"
     rules = {r["template"]: r for r in policy["rules"]}
     assert rules["latestPushedK"]["params"] == {"latestPushedK": 10}
-    assert rules["always"]["tag_selectors"][0]["pattern"] == "{latest,v*,stable}"
+    assert rules["always"]["tag_selectors"][0]["pattern"] == "{latest,stable,v*,[0-9]*}"
     assert rules["nDaysSinceLastPull"]["params"] == {"nDaysSinceLastPull": 30}
     assert all(json.loads(r["tag_selectors"][0]["extras"]) == {"untagged": False} for r in policy["rules"])
 
     [rule] = fake.immutable[project["project_id"]]
-    assert rule["tag_selectors"][0]["pattern"] == "v*" and rule["action"] == "immutable"
+    assert rule["tag_selectors"][0]["pattern"] == "{v*,[0-9]*.[0-9]*.[0-9]*}" and rule["action"] == "immutable"
     assert fake.gc["schedule"]["type"] == "Weekly"
     assert json.loads(fake.gc["job_parameters"])["delete_untagged"] is True
 

@@ -279,11 +279,11 @@ def test_the_harbor_policies_are_applied_once(harbor: FakeHarbor):
     client = HarborClient(harbor.url, Credentials(HARBOR_USER, HARBOR_PASSWORD))
     summary = apply_policies(client, "pipeyard")
     assert [(c.item, c.action) for c in summary.changes] == [
-        ("tag retention", "created"), ("immutable v* tags", "created"), ("gc schedule", "created")]
+        ("tag retention", "created"), ("immutable release tags", "created"), ("gc schedule", "created")]
     project_id = harbor.projects["pipeyard"]["project_id"]
     policy = harbor.retentions[int(harbor.projects["pipeyard"]["metadata"]["retention_id"])]
     assert policy["scope"] == {"level": "project", "ref": project_id}
-    assert harbor.immutable[project_id][0]["tag_selectors"][0]["pattern"] == "v*"
+    assert harbor.immutable[project_id][0]["tag_selectors"][0]["pattern"] == "{v*,[0-9]*.[0-9]*.[0-9]*}"
     assert json.loads(harbor.gc["job_parameters"])["delete_untagged"] is True
     assert not [c for c in harbor.calls if c.path == "/robots" and c.method == "POST"]
     writes = len(harbor.writes())

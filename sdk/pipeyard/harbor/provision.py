@@ -114,7 +114,7 @@ def _robots(client: HarborClient, project: str, project_id: int, secrets: Secret
 
 def _retention(client: HarborClient, project_id: int, metadata: dict[str, Any], summary: Summary) -> None:
     wanted = policies.retention_policy(project_id)
-    detail = "newest 10 pushed, always {latest,v*,stable}, pulled in 30 days; daily"
+    detail = f"newest 10 pushed, always {policies.RELEASE_TAGS}, pulled in 30 days; daily"
     policy_id = metadata.get("retention_id")
     if not policy_id:
         client.create_retention(wanted)
@@ -131,10 +131,10 @@ def _retention(client: HarborClient, project_id: int, metadata: dict[str, Any], 
 
 def _immutable(client: HarborClient, project: str, summary: Summary) -> None:
     if policies.has_immutable_rule(client.immutable_rules(project)):
-        summary.add("immutable v* tags", "unchanged")
+        summary.add("immutable release tags", "unchanged")
         return
     client.create_immutable_rule(project, policies.immutable_rule())
-    summary.add("immutable v* tags", "created")
+    summary.add("immutable release tags", "created")
 
 
 def _gc(client: HarborClient, summary: Summary) -> None:
