@@ -384,7 +384,7 @@ def apply_policies(client: Any, project: str, *, gc: bool = True) -> Any:
     created with `pipeyard publish --harbor --setup-only` by a person.
     """
     from .harbor import policies
-    from .harbor.provision import Summary, _gc, _immutable, _retention
+    from .harbor.provision import Summary, apply_policies
 
     policies.validate_project_name(project)
     if not client.project_exists(project):
@@ -392,11 +392,5 @@ def apply_policies(client: Any, project: str, *, gc: bool = True) -> Any:
                           fix=f"create it and its robots once with `pipeyard publish --harbor {client.url} "
                               f"--registry {client.host}/{project} --setup-only`")
     summary = Summary(client.url, project)
-    info = client.project(project)
-    _retention(client, int(info["project_id"]), info.get("metadata") or {}, summary)
-    _immutable(client, project, summary)
-    if gc:
-        _gc(client, summary)
-    else:
-        summary.add("gc schedule", "skipped", "--no-gc")
+    apply_policies(client, project, client.project(project), summary, gc=gc)
     return summary

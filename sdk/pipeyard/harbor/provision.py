@@ -85,13 +85,20 @@ def provision(client: HarborClient, project: str, secrets: SecretSink, *, gc: bo
     project_id = int(info["project_id"])
 
     _robots(client, project, project_id, secrets, robot_days, summary)
-    _retention(client, project_id, info.get("metadata") or {}, summary)
+    apply_policies(client, project, info, summary, gc=gc)
+    return summary
+
+
+def apply_policies(client: HarborClient, project: str, info: dict[str, Any], summary: Summary, *,
+                   gc: bool = True) -> None:
+    """Retention, immutable release tags and the GC schedule: everything but the robots,
+    whose secrets must never land in a CI log (pipeyard's release job calls only this)."""
+    _retention(client, int(info["project_id"]), info.get("metadata") or {}, summary)
     _immutable(client, project, summary)
     if gc:
         _gc(client, summary)
     else:
         summary.add("gc schedule", "skipped", "--no-gc")
-    return summary
 
 
 def _robots(client: HarborClient, project: str, project_id: int, secrets: SecretSink, days: int,
