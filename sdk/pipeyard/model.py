@@ -145,6 +145,7 @@ def parse_provider(path: Path, data: Any) -> Provider:
                              required=s.get("required", False), secret=s.get("secret", False))
                      for s in data["settings"])
     _check_settings(path, settings)
+    _check_image_env(path, data["image"].get("env", {}), settings)
     jobs = tuple(Job(name=n, description=j["description"], stage=j["stage"], when=j["when"],
                      script=tuple(j["script"]),
                      extra={k: v for k, v in j.items() if k not in {"description", "stage", "when", "script"}})
@@ -175,6 +176,21 @@ def _check_settings(path: Path, settings: tuple[Setting, ...]) -> None:
             raise ModelError(f"{where}.default: {s.default!r} is not an integer: fix the default")
         if s.type == "boolean" and s.default is not None and not isinstance(s.default, bool):
             raise ModelError(f"{where}.default: {s.default!r} is not true or false: fix the default")
+
+
+# Image layers are readable by anyone who can pull the image.
+_SECRET_WORDS = ("TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY", "CREDENTIALS")
+
+
+def _check_image_env(path: Path, env: dict[str, str], settings: tuple[Setting, ...]) -> None:
+    declared = {s.env for s in settings}
+    for name in env:
+        if name in declared:
+            raise ModelError(f"{path}: image.env.{name} is a setting, and ENV would hide its site default",
+                             fix=f"give {name} a default under settings instead")
+        if any(word in name for word in _SECRET_WORDS):
+            raise ModelError(f"{path}: image.env.{name} looks like a secret, and image layers are readable by "
+                             "anyone who can pull the image", fix="pass it as a CI/CD variable at run time")
 
 
 def repo_root(start: Path | None = None) -> Path:

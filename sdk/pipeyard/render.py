@@ -73,7 +73,8 @@ def render_dockerfile(provider: Provider) -> str:
     description = textwrap.wrap(f"pipeyard {provider.name} provider image. {provider.description}", width=100)
     return _env().get_template("Dockerfile.j2").render(
         stamp=_stamp(provider), description=description, name=provider.name, user=provider.user,
-        release=provider.base.split(":", 1)[1], packages=provider.image.get("packages", []))
+        release=provider.base.split(":", 1)[1], packages=provider.image.get("packages", []),
+        env=sorted(provider.image.get("env", {}).items()), warm_up=provider.image.get("warm_up"))
 
 
 def settings_table(provider: Provider, site: Site) -> str:

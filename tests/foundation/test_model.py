@@ -37,6 +37,16 @@ def test_every_provider_loads_and_names_its_folder():
                                      "description": "a secret input"}), "a secret setting takes no input"),
     (lambda d: d.update(name="mvn"), "name: 'mvn' differs from its folder 'maven': make them equal"),
     (lambda d: d["settings"].append(dict(d["settings"][0])), "MAVEN_MIRROR_URL is declared twice: keep one"),
+    (lambda d: d["image"].update(env={"MAVEN_MIRROR_URL": "https://x"}),
+     "image.env.MAVEN_MIRROR_URL is a setting, and ENV would hide its site default: give MAVEN_MIRROR_URL a "
+     "default under settings instead"),
+    (lambda d: d["image"].update(env={"NEXUS_TOKEN": "abc"}),
+     "image.env.NEXUS_TOKEN looks like a secret, and image layers are readable by anyone who can pull the image: "
+     "pass it as a CI/CD variable at run time"),
+    (lambda d: d["image"].update(env={"MAVEN_OPTS": "-Dx=$HOME"}), "image.env.MAVEN_OPTS: '-Dx=$HOME' does not match"),
+    (lambda d: d["image"].update(warm_up={"dirs": ["relative/dir"], "run": ["true"]}),
+     "image.warm_up.dirs[0]: 'relative/dir' does not match"),
+    (lambda d: d["image"].update(warm_up={"dirs": ["/var/cache/x"]}), "image.warm_up: missing required key 'run'"),
 ])
 def test_malformed_provider_yaml_gets_one_clear_message(scratch_repo, change, expected):
     path = _edit(scratch_repo, "maven", change)

@@ -83,6 +83,28 @@ def test_no_entrypoint_and_the_rootfs_is_copied_last(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
+def test_the_warm_up_runs_as_the_image_user_before_pipeyard_itself(name: str) -> None:
+    """Warm caches belong to the user who runs the jobs, and sit below the pipeyard wheel's layer,
+    so a pipeyard code change neither refills nor re-pushes them."""
+    provider = load_provider(ROOT, name)
+    final = stages(dockerfile(name))["final"]
+    env = [ln for ln in final if ln.upper().startswith("ENV ")]
+    assert env == ([" ".join(["ENV", *(f'{k}="{v}"' for k, v in sorted(provider.image["env"].items()))])]
+                   if provider.image.get("env") else [])
+    warm = provider.image.get("warm_up")
+    runs = [ln for ln in final if ln.startswith("RUN ") and "setpriv" in ln]
+    if not warm:
+        assert not runs
+        return
+    assert len(runs) == 1
+    user = provider.user
+    assert f"install -d -o {user} -g 0 -m 0775 {' '.join(warm['dirs'])};" in runs[0]
+    for command in warm["run"]:
+        assert f"setpriv --reuid={user} --regid=0 --clear-groups -- {command}" in runs[0]
+    assert final.index(runs[0]) < final.index("COPY _pipeyard/wheel/ /tmp/pipeyard-wheel/")
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
 def test_only_declared_build_args_and_no_secrets_in_the_dockerfile(name: str) -> None:
     args = {ln.split()[1].split("=")[0] for ln in logical_lines(dockerfile(name)) if ln.upper().startswith("ARG ")}
     assert args == {"BASE_REGISTRY", "PIPEYARD_SOURCE", "PIPEYARD_REVISION", "PIPEYARD_VERSION", "PIPEYARD_CREATED"}
