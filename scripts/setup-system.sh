@@ -16,8 +16,9 @@ packages=(
   maven default-jdk-headless libmaven-compiler-plugin-java libmaven-jar-plugin-java libsurefire-java
   libmaven-resources-plugin-java libmaven-install-plugin-java libmaven-clean-plugin-java
   libmaven-deploy-plugin-java junit4
-  # the browser and fonts for screenshots and for the mail preview
-  chromium fonts-liberation fonts-noto-cjk fonts-wqy-microhei
+  # the browser and fonts for screenshots and for the mail preview; the full chromium is the
+  # screenshot benchmark's baseline and still a supported CHROMIUM_PATH
+  chromium-headless-shell chromium fonts-liberation fonts-noto-cjk fonts-wqy-microhei
   # shell scripts in images are linted
   shellcheck
 )

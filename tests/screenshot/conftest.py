@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium-headless-shell"  # the image's browser
+FULL_CHROMIUM = "/usr/bin/chromium"
 USER, PASSWORD = "bot", "s3cret: with colon"
 
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).is_file(),
-                                    reason=f"{CHROMIUM} is missing: run `make setup` (Debian's chromium)")
+                                    reason=f"{CHROMIUM} is missing: run `make setup` (Debian's chromium-headless-shell)")
 
 BLOCKS = """<!doctype html><html><head><style>
 body { margin: 0; background: #fff; }
@@ -135,7 +136,7 @@ def site() -> Iterator[Site]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} is missing: run `make setup` (Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: run `make setup` (Debian's chromium-headless-shell)")
     from pipeyard.screenshot import Browser
 
     with Browser(CHROMIUM) as shared:

@@ -26,7 +26,7 @@ from .errors import BrowserError
 
 log = logging.getLogger("pipeyard.screenshot")
 
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
+DEFAULT_CHROMIUM = "/usr/bin/chromium-headless-shell"
 SANDBOX_MODES = ("auto", "on", "off")
 
 # Playwright adds most of its own automation switches; these are the ones our runners
@@ -85,8 +85,8 @@ def node_cache_dir() -> str | None:
     """Where the Playwright driver's Node keeps compiled code between runs, if anywhere.
 
     Compiling Playwright's 7 MB bundle is a third of the driver's 0.5 s start; a warm
-    cache (the image builds one, see NODE_COMPILE_CACHE) skips it. Writing a new cache
-    costs nothing measurable, so a fresh container is never slower for trying.
+    cache (the image builds one, see provider.yaml image.warm_up) skips it. Writing a new
+    cache costs nothing measurable, so a fresh container is never slower for trying.
     """
     if os.environ.get("NODE_COMPILE_CACHE"):
         return os.environ["NODE_COMPILE_CACHE"]
@@ -196,7 +196,8 @@ class Browser:
     def _check_executable(self) -> None:
         if not self.executable.is_file():
             raise ConfigError(f"CHROMIUM_PATH={self.executable} does not exist",
-                              fix="install Debian's chromium package, or point CHROMIUM_PATH at the browser")
+                              fix="install Debian's chromium-headless-shell package, or point CHROMIUM_PATH at "
+                                  "a Chromium binary such as /usr/bin/chromium")
         if not os.access(self.executable, os.X_OK):
             raise ConfigError(f"CHROMIUM_PATH={self.executable} is not executable",
                               fix="point CHROMIUM_PATH at the chromium binary")
