@@ -3,7 +3,9 @@
 Both sides capture the same local pages at 1280x720 with the same Kubernetes-safe flags
 and a fresh profile per run, so the ratios compare like with like.
 Goals (issue 6): one shot at most 1.0x the bare Chromium call; a batch at most 0.3 s a page
-after the browser is up.
+after the browser is up. `screenshot` drives the image's browser, Debian's headless shell;
+the shell's own bare --screenshot is reported too, so the cost of Playwright's Python and
+Node layers stays in plain view.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report, best_of
 
 CHROMIUM = "/usr/bin/chromium"
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 VENV_BIN = Path(sys.executable).parent
 PAGES = 20
 RUNS = 7
@@ -48,10 +51,10 @@ def serve(root: Path) -> ThreadingHTTPServer:
     return server
 
 
-def bare_chromium(url: str, out: Path) -> None:
+def bare_chromium(url: str, out: Path, binary: str = CHROMIUM) -> None:
     profile = tempfile.mkdtemp(prefix="bench-chromium-")
     try:
-        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                         "--disable-background-networking", "--no-first-run", "--hide-scrollbars",
                         f"--user-data-dir={profile}", "--window-size=1280,720", f"--screenshot={out}", url],
                        check=True, capture_output=True, timeout=120)
@@ -68,12 +71,12 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def interleaved(a, b, runs: int) -> list[tuple[float, float]]:
-    """Median (wall, CPU) seconds of a and of b, run alternately so a burst of load on a shared
-    machine hits both alike. CPU time (of the child processes) hardly moves with load."""
-    samples: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+def interleaved(*fns, runs: int) -> list[tuple[float, float]]:
+    """Median (wall, CPU) seconds of each function, run in turn so a burst of load on a shared
+    machine hits all alike. CPU time (of the child processes) hardly moves with load."""
+    samples: list[list[tuple[float, float]]] = [[] for _ in fns]
     for _ in range(runs):
-        for fn, out in ((a, samples[0]), (b, samples[1])):
+        for fn, out in zip(fns, samples, strict=True):
             t0, c0 = time.perf_counter(), _child_cpu()
             fn()
             out.append((time.perf_counter() - t0, _child_cpu() - c0))
@@ -81,8 +84,10 @@ def interleaved(a, b, runs: int) -> list[tuple[float, float]]:
 
 
 def main() -> None:
-    if not Path(CHROMIUM).is_file():
-        sys.exit(f"bench_screenshot: {CHROMIUM} is missing: run `make setup` (apt-get install chromium)")
+    for binary in (CHROMIUM, HEADLESS_SHELL):
+        if not Path(binary).is_file():
+            sys.exit(f"bench_screenshot: {binary} is missing: run `make setup` "
+                     f"(apt-get install {Path(binary).name})")
     from pipeyard.screenshot import Browser, make_shot
     from pipeyard.screenshot.batch import run_batch
 
@@ -98,12 +103,16 @@ def main() -> None:
 
         report = Report("chrome-headless: one shot and a batch (local pages, 1280x720)")
         our_cli(url, "-o", str(work / "warm.png"))  # the image ships a warm Node compile cache; so do we
-        (bare, bare_cpu), (ours, ours_cpu) = interleaved(lambda: bare_chromium(url, work / "bare.png"),
-                                                         lambda: our_cli(url, "-o", str(work / "ours.png")), RUNS)
+        (bare, bare_cpu), (shell, shell_cpu), (ours, ours_cpu) = interleaved(
+            lambda: bare_chromium(url, work / "bare.png"),
+            lambda: bare_chromium(url, work / "shell.png", HEADLESS_SHELL),
+            lambda: our_cli(url, "-o", str(work / "ours.png")), runs=RUNS)
         report.add("chromium --headless --screenshot, 1 page (baseline)", bare)
         report.add("screenshot URL -o out.png, 1 page", ours, baseline=bare, goal="<= 1.0x")
+        report.add("  for scale: chromium-headless-shell --screenshot", shell, baseline=bare)
         report.add("  CPU: chromium --screenshot (baseline)", bare_cpu, "cpu-s")
         report.add("  CPU: screenshot URL -o out.png", ours_cpu, "cpu-s", baseline=bare_cpu)
+        report.add("  CPU: chromium-headless-shell --screenshot", shell_cpu, "cpu-s", baseline=bare_cpu)
 
         shots = [make_shot({"url": f"{base}/p{n}.html", "output": str(work / "batch" / f"p{n}.png")})
                  for n in range(PAGES)]

@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -65,6 +65,25 @@ def run_main(command: click.Command, prog_name: str, args: list[str] | None = No
         click.echo(f"error: internal error ({type(exc).__name__}: {exc}); rerun with TRACE=1 and report it", err=True)
         sys.exit(1)
     sys.exit(0)
+
+
+def quick_exit(code: int | str | None) -> NoReturn:
+    """Exit at once, skipping the interpreter's teardown, as mypy's hard_exit does.
+
+    With Playwright's modules loaded, freeing every object takes about 60 ms, a sixth of
+    what a one-page capture costs beyond Chromium itself. Call it only once everything that
+    outlives the process (browser, driver, temporary files) is closed: the log handlers and
+    the standard streams are all that is left to flush.
+    """
+    if isinstance(code, str):  # sys.exit("message") prints the message and exits 1
+        print(code, file=sys.stderr)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe: nothing more can be said there
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 def debug_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -69,6 +69,11 @@ class Tab:
             # Only the page's own origin gets the password, never a third-party asset host.
             options["http_credentials"] = {"username": first.auth[0], "password": first.auth[1],
                                            "origin": first.origin}
+        # The page state a shot sets, so the next shot resets only what differs: each call is
+        # a round trip to Chromium, and a fresh tab already has the first shot's viewport.
+        self.viewport = (first.width, first.height)
+        self.headers: tuple[tuple[str, str], ...] = ()
+        self.fresh = True  # no cookies yet, from us or from a page
         try:
             self.context = browser.new_context(**options)
             self.page = self.context.new_page()
@@ -98,11 +103,17 @@ class Tab:
         page, ms = self.page, shot.timeout * 1000
         step = f"loading {shot.url} (waiting for load state '{shot.wait_until}')"
         try:
-            page.set_viewport_size({"width": shot.width, "height": shot.height})
-            self.context.clear_cookies()
+            if (shot.width, shot.height) != self.viewport:
+                page.set_viewport_size({"width": shot.width, "height": shot.height})
+                self.viewport = (shot.width, shot.height)
+            if not self.fresh:
+                self.context.clear_cookies()
+            self.fresh = False
             if shot.cookies:
                 self.context.add_cookies([{"name": n, "value": v, "url": shot.url} for n, v in shot.cookies])
-            page.set_extra_http_headers(dict(shot.headers))
+            if tuple(shot.headers) != self.headers:
+                page.set_extra_http_headers(dict(shot.headers))
+                self.headers = tuple(shot.headers)
             response = page.goto(shot.url, wait_until=shot.wait_until, timeout=ms)
             _check_status(shot, response)
             if shot.wait_for:

@@ -17,7 +17,7 @@ from click.core import ParameterSource
 from .. import __version__
 from .. import settings as settings_mod
 from ..cli.config_option import show_config_option
-from ..cli.errors import debug_option, run_main, setup_logging
+from ..cli.errors import debug_option, quick_exit, run_main, setup_logging
 from ..errors import ConfigError, UsageError
 from .options import FORMATS, LOAD_STATES, PDF_FORMATS, make_shot
 
@@ -97,7 +97,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option("--disable-animations", is_flag=True, help="Stop CSS animations and transitions, ask for reduced motion.")
 @click.option("--ignore-https-errors", is_flag=True, help="Accept untrusted TLS certificates.")
 @click.option("--allow-error-status", is_flag=True, help="Capture pages that answer HTTP 4xx or 5xx instead of failing.")
-@click.option("--chromium", metavar="PATH", help="The Chromium binary.  [env: CHROMIUM_PATH; default: /usr/bin/chromium]")
+@click.option("--chromium", metavar="PATH", help="The Chromium binary.  [env: CHROMIUM_PATH; default: /usr/bin/chromium-headless-shell]")
 @click.option("--sandbox", metavar="MODE", help="Chromium's sandbox: auto, on or off.  [env: CHROMIUM_SANDBOX; "
               "default: auto]")
 @show_config_option(PROVIDER)
@@ -148,16 +148,18 @@ def _batch(conf: settings_mod.Settings, raw: dict[str, Any]) -> list[Any]:
 
 
 def _run(conf: settings_mod.Settings, shots: list[Any]) -> None:
-    from .batch import run_batch
     from .browser import Browser
-    from .capture import capture
+    from .capture import Tab
     from .errors import CaptureError
 
     started = time.perf_counter()
     with Browser(conf["CHROMIUM_PATH"], sandbox=conf["CHROMIUM_SANDBOX"]) as browser:
         if len(shots) == 1:
-            capture(browser, shots[0])
+            # Its context closes with the browser, a moment later.
+            Tab(browser, shots[0]).capture(shots[0])
             return
+        from .batch import run_batch
+
         failures = run_batch(browser, shots)
     done = len(shots) - len(failures)
     log.info("captured %d of %d pages in %.1f s", done, len(shots), time.perf_counter() - started)
@@ -169,4 +171,8 @@ def _run(conf: settings_mod.Settings, shots: list[Any]) -> None:
 
 def main() -> None:
     setup_logging()
-    run_main(screenshot, "screenshot")
+    try:
+        run_main(screenshot, "screenshot")
+    except SystemExit as done:
+        # The browser, its driver and their scratch directories are closed by now.
+        quick_exit(done.code)
