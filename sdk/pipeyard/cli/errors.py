@@ -70,8 +70,8 @@ def run_main(command: click.Command, prog_name: str, args: list[str] | None = No
 def quick_exit(code: int | str | None) -> NoReturn:
     """Exit at once, skipping the interpreter's teardown, as mypy's hard_exit does.
 
-    With Playwright's modules loaded, freeing every object takes about 60 ms, a sixth of
-    what a one-page capture costs beyond Chromium itself. Call it only once everything that
+    With Playwright's modules loaded, freeing every object takes about 60 ms on a 2-core
+    runner, a noticeable part of a one-page capture. Call it only once everything that
     outlives the process (browser, driver, temporary files) is closed: the log handlers and
     the standard streams are all that is left to flush.
     """

@@ -1,9 +1,9 @@
 """Capturing one page: navigate, wait, clean up the page, write PNG, JPEG or PDF.
 
 A Tab is a browser context and one page in it. Opening a page costs a renderer process
-(about 0.25 s), so a batch reuses the tab for every shot whose context-level options
-(scale, credentials, TLS checks, motion) match, and resets cookies, headers and the
-viewport per shot.
+(0.1 to 0.25 s), so a batch reuses the tab for every shot whose context-level options
+(scale, credentials, TLS checks, motion) match; between shots it clears the cookies and
+resets the headers and the viewport where they differ.
 """
 
 from __future__ import annotations
