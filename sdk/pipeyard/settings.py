@@ -120,6 +120,12 @@ class Settings(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self.data)
 
+    def origin(self, name: str) -> str:
+        """Where a value came from, for messages (never the value): the variable itself when
+        it was set directly, else its source (NAME_FILE, the site file, the default)."""
+        source = self.sources.get(name, "unset")
+        return name if source in ("environment", "flag") else source
+
     def show(self) -> list[tuple[str, str, str]]:
         """(name, value, source) rows with every secret masked."""
         rows = []

@@ -13,24 +13,15 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
-from ..cli.config_option import show_config_option
-from ..cli.errors import debug_option, run_main, setup_logging
+from ..cli.errors import run_main, setup_logging
+from ..toolwrap.flags import configurator, overrides, report_problems
 from . import configure as configure_mod
-from ..toolwrap.flags import overrides, setting_options
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="maven-configure")
-@debug_option
-@show_config_option("maven")
-@setting_options("maven")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the settings.xml here (mode 0600), to use with a plain `mvn -s FILE`.")
-@click.option("--diagnose", is_flag=True,
-              help="After a failed mvn: name the variable to fix when the repository refused the credentials. "
-                   "The mvn wrapper runs this.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing when all is well.")
+@configurator("maven", "maven-configure",
+              output_help="Also write the settings.xml here (mode 0600), to use with a plain `mvn -s FILE`.",
+              diagnose_help="After a failed mvn: name the variable to fix when the repository refused the "
+                            "credentials. The mvn wrapper runs this.")
 def command(output: Path | None, diagnose: bool, quiet: bool, **kwargs) -> None:
     """Write Maven's settings.xml (mirrors, servers, deploy repositories, proxies) from
     MAVEN_* variables, import CUSTOM_CA_CERTS into a JVM truststore, and record the
@@ -42,8 +33,7 @@ def command(output: Path | None, diagnose: bool, quiet: bool, **kwargs) -> None:
     if diagnose:
         from .diagnose import problems
 
-        for problem in problems(os.environ):
-            click.echo(f"error: {problem}", err=True)
+        report_problems(problems(os.environ))
         return
     result = configure_mod.configure(os.environ, overrides(kwargs), output)
     if not quiet:

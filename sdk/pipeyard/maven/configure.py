@@ -60,12 +60,6 @@ class Plan:
         return Credentials(user, f"${{env.{PASSWORD}}}") if user else None
 
     @property
-    def password_origin(self) -> str:
-        """Which variable the password came from, for messages (never the value)."""
-        source = self.values.sources.get(PASSWORD, "unset")
-        return PASSWORD if source in ("environment", "flag") else source
-
-    @property
     def local_repository(self) -> str | None:
         value = self.get("MAVEN_LOCAL_REPOSITORY")
         if not value:
@@ -75,17 +69,6 @@ class Plan:
             return str(path)
         # Outside CI a relative path stays relative to where mvn runs, as Maven reads it.
         return str(self.project_dir / path) if self.project_dir else value
-
-
-def fingerprint_names(env: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    """(variables whose values decide the configuration, secrets that count only as set/unset)."""
-    specs = settings_mod.declared(PROVIDER)
-    secrets = [s["env"] for s in specs if s.get("secret")]
-    names = [s["env"] for s in specs if not s.get("secret")] + [f"{s}_FILE" for s in secrets]
-    names += ["CI_PROJECT_DIR", *proxies.NAMES, settings_mod.SITE_FILE_ENV, "PIPEYARD_CA_DIR"]
-    if not env.get("CI_PROJECT_DIR"):
-        names.append("PWD")
-    return names, secrets
 
 
 def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Plan:
@@ -167,7 +150,7 @@ def summarize(p: Plan) -> str:
     if deploy:
         parts.append("deploy to " + " and ".join(deploy))
     if p.credentials:
-        parts.append(f"as {USER}={p.get(USER)} (password from {p.password_origin})")
+        parts.append(f"as {USER}={p.get(USER)} (password from {p.values.origin(PASSWORD)})")
     if p.proxies:
         parts.append("proxy " + ", ".join(f"{x.host}:{x.port}" for x in p.proxies))
     if p.cas:
@@ -180,7 +163,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
     p = plan(env, overrides)
     text = render(p)
     root = wrapstate.state_root(env)
-    names, secrets = fingerprint_names(env)
+    names, secrets = wrapstate.fingerprint_names(PROVIDER, env, extra=proxies.NAMES)
     folder = wrapstate.output_dir(root, PROVIDER, env, names, secrets, overrides)
     settings_file = folder / "settings.xml"
     wrapstate.write_private(settings_file, text)
@@ -189,9 +172,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
     if p.local_repository:
         args.append(f"-Dmaven.repo.local={p.local_repository}")
     args.extend(p.cli_opts)
-    site = Path(env.get(settings_mod.SITE_FILE_ENV) or settings_mod.DEFAULT_SITE_FILE)
-    catalog = wrapstate.catalog_file()
-    files = [f for f in (site, catalog, *p.files) if f is not None and f.exists()]
+    files = wrapstate.watched_files(env, p.files)
     state = wrapstate.WrapperState(
         tool=PROVIDER, configure=CONFIGURE, names=names, secrets=secrets, files=files, args=args,
         exports=dict(p.cas.env) if p.cas else {},

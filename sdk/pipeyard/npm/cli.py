@@ -13,27 +13,18 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
-from ..cli.config_option import show_config_option
-from ..cli.errors import debug_option, run_main, setup_logging
-from ..toolwrap.flags import overrides, setting_options
+from ..cli.errors import run_main, setup_logging
+from ..toolwrap.flags import configurator, overrides, report_problems
 from . import configure as configure_mod
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "ignore_unknown_options": True})
-@click.version_option(__version__, prog_name="npm-configure")
-@debug_option
-@show_config_option("npm")
-@setting_options("npm")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the .npmrc here (mode 0600), to use with a plain `npm --userconfig FILE`.")
-@click.option("--diagnose", is_flag=True,
-              help="After a failed npm: name the variable to fix when the registry refused NPM_TOKEN. "
-                   "The npm wrapper runs this.")
+@configurator("npm", "npm-configure", ignore_unknown_options=True,
+              output_help="Also write the .npmrc here (mode 0600), to use with a plain `npm --userconfig FILE`.",
+              diagnose_help="After a failed npm: name the variable to fix when the registry refused NPM_TOKEN. "
+                            "The npm wrapper runs this.")
 @click.option("--check-publish", is_flag=True,
               help="Fail, naming NPM_TOKEN, when `npm publish ARGS` would run without a token. "
                    "The npm wrapper runs this.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing when all is well.")
 @click.argument("npm_args", nargs=-1, type=click.UNPROCESSED)
 def command(output: Path | None, diagnose: bool, check_publish: bool, quiet: bool, npm_args: tuple[str, ...],
             **kwargs) -> None:
@@ -46,8 +37,7 @@ def command(output: Path | None, diagnose: bool, check_publish: bool, quiet: boo
     if diagnose:
         from .diagnose import problems
 
-        for problem in problems(os.environ):
-            click.echo(f"error: {problem}", err=True)
+        report_problems(problems(os.environ))
         return
     if check_publish:
         from .diagnose import check_publish as check

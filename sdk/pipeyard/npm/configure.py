@@ -46,11 +46,6 @@ class Plan:
         return bool(self.values.get(TOKEN))
 
     @property
-    def token_origin(self) -> str:
-        source = self.values.sources.get(TOKEN, "unset")
-        return TOKEN if source in ("environment", "flag") else source
-
-    @property
     def cache(self) -> str | None:
         value = self.values.get(CACHE)
         if not value:
@@ -62,16 +57,6 @@ class Plan:
         """Every registry URL npm may use with the token, default first."""
         found = [self.registry] if self.registry else []
         return list(dict.fromkeys([*found, *self.scopes.values()]))
-
-
-def fingerprint_names(env: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    specs = settings_mod.declared(PROVIDER)
-    secrets = [s["env"] for s in specs if s.get("secret")]
-    names = [s["env"] for s in specs if not s.get("secret")] + [f"{s}_FILE" for s in secrets]
-    names += ["CI_PROJECT_DIR", settings_mod.SITE_FILE_ENV, "PIPEYARD_CA_DIR"]
-    if not env.get("CI_PROJECT_DIR"):
-        names.append("PWD")
-    return names, secrets
 
 
 def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Plan:
@@ -107,7 +92,7 @@ class Result:
 def summarize(p: Plan) -> str:
     parts = [f"registry {p.registry}" if p.registry else "registry npm's default"]
     parts.extend(f"{scope} from {url}" for scope, url in sorted(p.scopes.items()))
-    parts.append(f"token from {p.token_origin}" if p.token else f"no token ({TOKEN} unset)")
+    parts.append(f"token from {p.values.origin(TOKEN)}" if p.token else f"no token ({TOKEN} unset)")
     if p.cache:
         parts.append(f"cache {p.cache}")
     if p.cas:
@@ -120,7 +105,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
     p = plan(env, overrides)
     text = npmrc.render(p.registry, p.scopes, token=p.token)
     root = wrapstate.state_root(env)
-    names, secrets = fingerprint_names(env)
+    names, secrets = wrapstate.fingerprint_names(PROVIDER, env)
     folder = wrapstate.output_dir(root, PROVIDER, env, names, secrets, overrides)
     rc_file = folder / "npmrc"
     wrapstate.write_private(rc_file, text)
@@ -130,8 +115,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
         exports[CACHE] = p.cache
     if p.cas:
         exports.update(p.cas.env)  # NODE_EXTRA_CA_CERTS, and SSL_CERT_FILE for the scripts' other tools
-    site = Path(env.get(settings_mod.SITE_FILE_ENV) or settings_mod.DEFAULT_SITE_FILE)
-    files = [f for f in (site, wrapstate.catalog_file(), *p.ca_sources) if f is not None and f.exists()]
+    files = wrapstate.watched_files(env, p.ca_sources)
     state = wrapstate.WrapperState(tool=PROVIDER, configure=CONFIGURE, names=names, secrets=secrets, files=files,
                                    exports=exports, diagnose=p.token, one_shot=bool(overrides))
     state_file = wrapstate.save(root, state, env)

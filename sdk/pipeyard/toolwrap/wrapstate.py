@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .. import settings as settings_mod
 from ..errors import ConfigError
 
 STATE_ENV = "PIPEYARD_STATE_DIR"
@@ -48,6 +49,19 @@ def base_dir(env: Mapping[str, str]) -> tuple[Path, Path | None]:
     return (project or Path(env.get("PWD") or os.getcwd())), project
 
 
+def fingerprint_names(provider: str, env: Mapping[str, str],
+                      extra: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(variables whose values decide a wrapped tool's configuration, secrets that count only
+    as set or unset): the provider's settings, plus `extra` variables the tool reads itself."""
+    specs = settings_mod.declared(provider)
+    secrets = [s["env"] for s in specs if s.get("secret")]
+    names = [s["env"] for s in specs if not s.get("secret")] + [f"{s}_FILE" for s in secrets]
+    names += ["CI_PROJECT_DIR", *extra, settings_mod.SITE_FILE_ENV, "PIPEYARD_CA_DIR"]
+    if not env.get("CI_PROJECT_DIR"):
+        names.append("PWD")
+    return names, secrets
+
+
 def fingerprint(env: Mapping[str, str], names: Sequence[str], secrets: Sequence[str]) -> str:
     """The exact string the wrappers build in bash from the same names."""
     text = "".join(f"{n}={env.get(n, '')}\n" for n in names)
@@ -61,6 +75,13 @@ def catalog_file() -> Path | None:
     """The generated settings catalog: a newer one (an upgraded package) reconfigures."""
     path = Path(str(resources.files("pipeyard").joinpath("generated/providers.json")))
     return path if path.is_file() else None
+
+
+def watched_files(env: Mapping[str, str], extra: Sequence[Path] = ()) -> list[Path]:
+    """Files whose contents decide the configuration as well: the site file, the tool
+    catalog and the tool's own (CA files, extra settings). The wrappers hash them."""
+    site = Path(env.get(settings_mod.SITE_FILE_ENV) or settings_mod.DEFAULT_SITE_FILE)
+    return [f for f in (site, catalog_file(), *extra) if f is not None and f.exists()]
 
 
 def private_dir(path: Path) -> Path:
