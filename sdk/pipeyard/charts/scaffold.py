@@ -25,7 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from ..errors import UsageError
-from ..gitops.imageref import TAG_RE, check_repository
+from ..gitops.imageref import check_repository
+from ..registry.reference import TAG
 from ..yamlio import dump_yaml
 
 APP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -92,7 +93,7 @@ def validate(spec: ChartSpec) -> None:
     if not spec.environments or bad_envs:
         problems.append(f"--environments {','.join(spec.environments)!r} is not a list of environment names: "
                         "use lowercase names separated by commas, e.g. dev,test,prod")
-    if not TAG_RE.match(spec.tag):
+    if not TAG.match(spec.tag):
         problems.append(f"--tag {spec.tag!r} is not an image tag: use up to 128 letters, digits, '_', '.' and '-'")
     if not TIMEZONE.match(spec.timezone):
         problems.append(f"--timezone {spec.timezone!r} is not a time zone name: use one like Asia/Shanghai or UTC")

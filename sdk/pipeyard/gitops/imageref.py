@@ -10,17 +10,15 @@ import re
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..registry.reference import COMPONENT_PATTERN, DIGEST_PATTERN, TAG_PATTERN, is_host
 
 # The distribution spec's grammar (distribution/reference), without normalisation.
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH = rf"{_COMPONENT}(?:/{_COMPONENT})*"
-_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-_DIGEST = r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}"
+_PATH = rf"{COMPONENT_PATTERN}(?:/{COMPONENT_PATTERN})*"
+_DIGEST = rf"{DIGEST_PATTERN}|sha512:[a-f0-9]{{128}}"  # a values file may pin any digest the spec allows
 
-TAG_RE = re.compile(rf"^{_TAG}$")
 REPOSITORY_RE = re.compile(rf"^(?:{_HOST}/)?{_PATH}$")
-REFERENCE_RE = re.compile(rf"^(?P<repo>(?:{_HOST}/)?{_PATH})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$")
+REFERENCE_RE = re.compile(rf"^(?P<repo>(?:{_HOST}/)?{_PATH})(?::(?P<tag>{TAG_PATTERN}))?(?:@(?P<digest>{_DIGEST}))?$")
 
 EXAMPLE = "harbor.example.com/team/app:1.4.2@sha256:<64 hex digits>"
 
@@ -33,10 +31,6 @@ class ImageRef:
 
     def __str__(self) -> str:
         return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
-
-
-def _first_host_part(text: str) -> str:
-    return text.split("/", 1)[0]
 
 
 def parse_image(text: str, *, setting: str = "GITOPS_IMAGE") -> ImageRef:
@@ -58,7 +52,7 @@ def check_repository(text: str, *, option: str = "--image") -> str:
     if "@" in value or ":" in value.rsplit("/", 1)[-1] or not REPOSITORY_RE.match(value):
         raise UsageError(f"{option} {value!r} is not an image repository",
                          fix="write REGISTRY/PATH without tag or digest, e.g. harbor.example.com/team/app")
-    if "/" not in value or not any(c in _first_host_part(value) for c in ".:") and _first_host_part(value) != "localhost":
+    if "/" not in value or not is_host(value.split("/", 1)[0]):
         # A cluster resolves a bare name against Docker Hub: almost never what a company chart wants.
         raise UsageError(f"{option} {value!r} names no registry host",
                          fix="prefix it with the registry, e.g. harbor.example.com/team/app")

@@ -11,13 +11,18 @@ from ..errors import UsageError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
-# The distribution spec's grammar for a repository path component and a tag.
-COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+# The distribution spec's grammar (distribution/reference) for a repository path
+# component, a tag and a digest; gitops/imageref.py builds on the same patterns.
+COMPONENT_PATTERN = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+DIGEST_PATTERN = r"sha256:[a-f0-9]{64}"
+COMPONENT = re.compile(rf"^{COMPONENT_PATTERN}$")
+TAG = re.compile(rf"^{TAG_PATTERN}$")
+DIGEST = re.compile(rf"^{DIGEST_PATTERN}$")
 
 
-def _is_host(part: str) -> bool:
+def is_host(part: str) -> bool:
+    """Whether a reference's first part names a registry, as docker decides it."""
     return "." in part or ":" in part or part == "localhost"
 
 
@@ -80,7 +85,7 @@ class Reference:
                 raise UsageError(f"'{given}': '{tag}' is not a valid tag",
                                  fix="tags are up to 128 letters, digits, '_', '.' and '-'")
         parts = text.split("/")
-        if len(parts) > 1 and _is_host(parts[0]):
+        if len(parts) > 1 and is_host(parts[0]):
             host, repository = parts[0], "/".join(parts[1:])
         else:
             host, repository = DOCKER_HUB, text
@@ -130,7 +135,7 @@ class Target:
     @classmethod
     def parse(cls, text: str, *, option: str = "--registry", need_prefix: bool = True) -> Target:
         scheme, host, prefix = cls.split(text)
-        if not host or not _is_host(host):
+        if not host or not is_host(host):
             raise UsageError(f"{option} {text!r} does not start with a registry host",
                              fix=f"write {option} HOST[:PORT]/PROJECT, e.g. 127.0.0.1:5000/pipeyard")
         if need_prefix and not prefix:
