@@ -1,8 +1,10 @@
 """A loopback stand-in for the parts of GitLab's REST API v4 pipeyard calls.
 
-It follows the documented contracts: PRIVATE-TOKEN auth (401 `{"message":
-"401 Unauthorized"}` otherwise), URL-encoded project paths, JSON bodies. Each
-test registers the answers it needs and reads back the requests it got.
+It follows the documented contracts: PRIVATE-TOKEN or Bearer auth (401
+`{"message": "401 Unauthorized"}` otherwise), URL-encoded project paths, JSON or
+form-encoded bodies. Each test registers the answers it needs, as exact (method,
+path) routes or a fallback for every other request, and reads back the requests
+it got.
 """
 
 from __future__ import annotations
@@ -13,9 +15,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+# Gets the request as {"method", "target" (as sent, still percent-encoded), "body", "query", "headers"}
+# and answers (status, JSON body).
 Handler = Callable[[dict[str, Any]], tuple[int, Any]]
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """The first value of each field of a query string or form-encoded body."""
+    return {k: v[0] for k, v in parse_qs(text).items()}
+
+
+def parse_body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    try:
+        # JSON whatever the Content-Type says, as this fake always read it; only what is not JSON may be a form.
+        return json.loads(raw)
+    except ValueError:
+        text = raw.decode()
+        return form_fields(text) if content_type.startswith("application/x-www-form-urlencoded") else text
 
 
 @dataclass
@@ -25,12 +45,15 @@ class Recorded:
     query: str
     headers: dict[str, str]
     body: Any
+    target: str  # the request target as sent: still percent-encoded, query included
 
 
 @dataclass
 class FakeGitLab:
     token: str = "glpat-test-token"
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    # Answers what no route matches, e.g. a stateful API that parses paths itself.
+    fallback: Handler | None = None
     requests: list[Recorded] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -49,6 +72,8 @@ class FakeGitLab:
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Head and body go out in two writes; with Nagle the client's delayed ACK stalls each answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *_a):
                 pass
@@ -57,19 +82,17 @@ class FakeGitLab:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw.decode()
+                body = parse_body(raw, self.headers.get("Content-Type", ""))
                 path = unquote(parts.path).removeprefix("/api/v4")
-                fake.requests.append(Recorded(method, path, parts.query, dict(self.headers), body))
+                fake.requests.append(Recorded(method, path, parts.query, dict(self.headers), body, self.path))
                 if self.headers.get("PRIVATE-TOKEN") != fake.token and \
                         self.headers.get("Authorization") != f"Bearer {fake.token}":
                     return self._send(401, {"message": "401 Unauthorized"})
-                handler = fake.routes.get((method, path))
+                handler = fake.routes.get((method, path), fake.fallback)
                 if handler is None:
                     return self._send(404, {"message": "404 Not found"})
-                status, answer = handler({"body": body, "query": parts.query, "headers": dict(self.headers)})
+                status, answer = handler({"method": method, "target": self.path, "body": body,
+                                          "query": parts.query, "headers": dict(self.headers)})
                 self._send(status, answer)
 
             def _send(self, status: int, answer: Any) -> None:
