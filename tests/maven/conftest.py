@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeyard.devservers.maven_repo import DEBIAN_REPO, MavenRepoServer
-from tests.servers.runner import ROOT, make_runner
+from tests.servers.runner import ROOT
+from tests.servers.toolwrap import runner_fixtures, skip_tests_using
 
 EXAMPLE = ROOT / "examples" / "java-app"
 USER = "deployer"
@@ -18,10 +19,7 @@ PASSWORD = 'Nx&s<ecret>"pa$$1'
 
 def pytest_collection_modifyitems(items):
     if not (DEBIAN_REPO / "org" / "apache" / "maven" / "plugins" / "maven-deploy-plugin" / "3.0.0").is_dir():
-        skip = pytest.mark.skip(reason="Debian's Maven plugins are missing: run `make setup`")
-        for item in items:
-            if "maven_repo" in getattr(item, "fixturenames", ()):
-                item.add_marker(skip)
+        skip_tests_using(items, "maven_repo", "Debian's Maven plugins are missing: run `make setup`")
 
 
 @pytest.fixture(scope="session")
@@ -30,15 +28,7 @@ def maven_repo(tmp_path_factory):
         yield repo
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    """One folder per test module: the podman runner mounts it, so all inputs live here."""
-    return tmp_path_factory.mktemp("maven-work")
-
-
-@pytest.fixture(scope="module")
-def runner(workdir):
-    return make_runner("maven", workdir)
+workdir, runner = runner_fixtures("maven")
 
 
 def copy_example(dest: Path, version: str | None = None) -> Path:

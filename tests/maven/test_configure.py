@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
 import xml.etree.ElementTree as ET
+from functools import partial
 from pathlib import Path
 
 import pytest
 from pipeyard.errors import ConfigError
 from pipeyard.maven import configure as maven
 
-from tests.conftest import VENV_BIN
+from tests.servers.toolwrap import env_for, run_configure
 
 PASSWORD = "s3cr&t<pw>"
 NEXUS = "https://nexus.example.com/repository"
-
-
-def env_for(tmp_path: Path, **values: str) -> dict[str, str]:
-    """A clean job environment: no host variables, no site file unless a test gives one."""
-    (tmp_path / "project").mkdir(exist_ok=True)
-    return {"HOME": str(tmp_path), "CI_PROJECT_DIR": str(tmp_path / "project"),
-            "PIPEYARD_SITE_FILE": str(tmp_path / "no-site.json"), "PATH": os.environ["PATH"], **values}
+configure_cli = partial(run_configure, "maven-configure")
 
 
 def full_env(tmp_path: Path, **values: str) -> dict[str, str]:
@@ -37,11 +30,6 @@ def parse(path: Path) -> ET.Element:
     for el in root.iter():
         el.tag = el.tag.split("}", 1)[-1]
     return root
-
-
-def configure_cli(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "maven-configure"), *args], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, check=False)
 
 
 def test_settings_have_mirror_servers_and_deploy_profile(tmp_path):

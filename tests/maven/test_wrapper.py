@@ -9,63 +9,30 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.servers.runner import output
 from tests.servers.tls import self_signed
+from tests.servers.toolwrap import WrapperJob, folder_for
 
 from .conftest import PASSWORD, USER
 
-FAKE_MVN = """#!/bin/bash
-# Records what the wrapper handed over, then exits as told.
-{
-  echo "--- call"
-  printf 'arg=%s\\n' "$@"
-  printf 'MAVEN_OPTS=%s\\n' "${MAVEN_OPTS-}"
-  if [[ -z ${MAVEN_REPO_PASSWORD-} ]]; then echo password=unset
-  elif [[ $MAVEN_REPO_PASSWORD == "$FAKE_EXPECT" ]]; then echo password=match
-  else echo password=mismatch; fi
-} >>"$FAKE_LOG"
-echo fake-mvn-output
-exit "${FAKE_EXIT:-0}"
-"""
 
+class Job(WrapperJob):
+    """A job whose stand-in Maven logs MAVEN_OPTS and whether MAVEN_REPO_PASSWORD is PASSWORD."""
 
-class Job:
-    """One test's project, state folder and stand-in Maven, all under the runner's work folder."""
-
-    def __init__(self, runner, folder: Path):
-        self.runner = runner
-        self.folder = folder
-        self.project = folder / "project"
-        self.project.mkdir(parents=True)
-        self.state = folder / "state"
-        self.log = folder / "mvn.log"
-        self.fake = folder / "fake-mvn"
-        self.fake.write_text(FAKE_MVN)
-        self.fake.chmod(0o755)
-        self.env = {"CI_PROJECT_DIR": str(self.project), "PIPEYARD_STATE_DIR": str(self.state),
-                    "PIPEYARD_MVN_BIN": str(self.fake), "FAKE_LOG": str(self.log), "FAKE_EXPECT": PASSWORD,
-                    "MAVEN_MIRROR_URL": "https://nexus.example.com/repository/maven-public"}
-
-    def mvn(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return self.runner.run(["mvn", *args], env={**self.env, **env}, cwd=self.project)
-
-    def calls(self) -> list[list[str]]:
-        text = self.log.read_text() if self.log.exists() else ""
-        return [c.strip().splitlines() for c in text.split("--- call")[1:]]
-
-    @property
-    def current(self) -> Path:
-        return self.state / "maven" / "current.sh"
+    provider, command = "maven", "mvn"
+    shown, secret, label = ("MAVEN_OPTS",), "MAVEN_REPO_PASSWORD", "password"
+    defaults = {"FAKE_EXPECT": PASSWORD, "MAVEN_MIRROR_URL": "https://nexus.example.com/repository/maven-public"}
+    mvn = WrapperJob.run
+    calls = WrapperJob.log_lines
 
 
 @pytest.fixture
 def job(runner, workdir, request):
-    return Job(runner, workdir / re.sub(r"\W+", "-", request.node.name))
+    return Job(runner, folder_for(workdir, request))
 
 
 def args_of(call: list[str]) -> list[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.servers.runner import ROOT, make_runner
+from tests.servers.runner import ROOT
+from tests.servers.toolwrap import runner_fixtures, skip_tests_using
 from tests.servers.verdaccio import VERDACCIO, Verdaccio
 
 EXAMPLE = ROOT / "examples" / "node-app"
@@ -20,10 +21,7 @@ GREETING_TGZ = FIXTURES / "corp-greeting-1.0.0.tgz"
 
 def pytest_collection_modifyitems(items):
     if not VERDACCIO.is_file():
-        skip = pytest.mark.skip(reason="verdaccio is missing: run `make setup`")
-        for item in items:
-            if "registry" in getattr(item, "fixturenames", ()):
-                item.add_marker(skip)
+        skip_tests_using(items, "registry", "verdaccio is missing: run `make setup`")
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +31,7 @@ def registry(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    """One folder per test module: the podman runner mounts it, so all inputs live here."""
-    return tmp_path_factory.mktemp("npm-work")
-
-
-@pytest.fixture(scope="module")
-def runner(workdir):
-    return make_runner("npm", workdir)
+workdir, runner = runner_fixtures("npm")
 
 
 def copy_example(dest: Path) -> Path:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,12 @@ from pipeyard.errors import ConfigError
 from pipeyard.npm import configure as npm
 from pipeyard.npm.npmrc import nerf_dart
 
-from tests.conftest import VENV_BIN
 from tests.servers.tls import self_signed
+from tests.servers.toolwrap import env_for, run_configure
 
 TOKEN = "npm_S3cretToken"
 REGISTRY = "https://npm.example.com/repository/npm-group/"
-
-
-def env_for(tmp_path: Path, **values: str) -> dict[str, str]:
-    """A clean job environment: no host variables, no site file unless a test gives one."""
-    (tmp_path / "project").mkdir(exist_ok=True)
-    return {"HOME": str(tmp_path), "CI_PROJECT_DIR": str(tmp_path / "project"),
-            "PIPEYARD_SITE_FILE": str(tmp_path / "no-site.json"), "PATH": os.environ["PATH"], **values}
-
-
-def configure_cli(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "npm-configure"), *args], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, check=False)
+configure_cli = partial(run_configure, "npm-configure")
 
 
 def exports(state_file: Path) -> list[str]:

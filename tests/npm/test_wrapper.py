@@ -7,69 +7,40 @@ the runner, so on the host or inside the npm image alike.
 
 from __future__ import annotations
 
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.servers.runner import output
+from tests.servers.toolwrap import WrapperJob, folder_for
 
 TOKEN = "npm_FakeToken_0123456789"
-FAKE_NPM = """#!/bin/bash
-# Records what the wrapper handed over, then exits as told.
-{
-  echo "--- call"
-  printf 'arg=%s\\n' "$@"
-  for name in NPM_CONFIG_USERCONFIG NPM_CONFIG_CACHE NODE_EXTRA_CA_CERTS; do printf '%s=%s\\n' "$name" "${!name-}"; done
-  if [[ -z ${NPM_TOKEN-} ]]; then echo token=unset
-  elif [[ $NPM_TOKEN == "$FAKE_EXPECT" ]]; then echo token=match
-  else echo token=mismatch; fi
-} >>"$FAKE_LOG"
-echo fake-npm-output
-exit "${FAKE_EXIT:-0}"
-"""
 
 
-class Job:
-    """One test's project, state folder and stand-in npm, all under the runner's work folder."""
+class Job(WrapperJob):
+    """A job whose stand-in npm logs npm's variables and whether NPM_TOKEN is TOKEN."""
 
-    def __init__(self, runner, folder: Path):
-        self.runner = runner
-        self.folder = folder
-        self.project = folder / "project"
-        self.project.mkdir(parents=True)
-        self.state = folder / "state"
-        self.log = folder / "npm.log"
-        fake = folder / "fake-npm"
-        fake.write_text(FAKE_NPM)
-        fake.chmod(0o755)
-        self.env = {"CI_PROJECT_DIR": str(self.project), "PIPEYARD_STATE_DIR": str(self.state),
-                    "PIPEYARD_NPM_BIN": str(fake), "FAKE_LOG": str(self.log), "FAKE_EXPECT": TOKEN,
-                    "NPM_REGISTRY_URL": "https://npm.example.com/repository/npm-group/"}
-
-    def npm(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return self.runner.run(["npm", *args], env={**self.env, **env}, cwd=self.project)
+    provider, command = "npm", "npm"
+    shown = ("NPM_CONFIG_USERCONFIG", "NPM_CONFIG_CACHE", "NODE_EXTRA_CA_CERTS")
+    secret, label = "NPM_TOKEN", "token"
+    defaults = {"FAKE_EXPECT": TOKEN, "NPM_REGISTRY_URL": "https://npm.example.com/repository/npm-group/"}
+    npm = WrapperJob.run
 
     def calls(self) -> list[dict[str, list[str]]]:
-        text = self.log.read_text() if self.log.exists() else ""
+        """Each call's log as {key: values}: `arg` holds the arguments in order."""
         found = []
-        for chunk in text.split("--- call")[1:]:
+        for lines in self.log_lines():
             call: dict[str, list[str]] = {}
-            for line in chunk.strip().splitlines():
+            for line in lines:
                 key, _, value = line.partition("=")
                 call.setdefault(key, []).append(value)
             found.append(call)
         return found
 
-    @property
-    def current(self) -> Path:
-        return self.state / "npm" / "current.sh"
-
 
 @pytest.fixture
 def job(runner, workdir, request):
-    return Job(runner, workdir / re.sub(r"\W+", "-", request.node.name))
+    return Job(runner, folder_for(workdir, request))
 
 
 def test_first_call_configures_then_runs_npm_with_the_provider_environment(job):
