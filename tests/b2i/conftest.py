@@ -8,14 +8,14 @@ import http.server
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, free_port
+from ..conftest import ROOT
+from ..servers import loopback
 
 from . import standins
 
@@ -51,13 +51,9 @@ def mirror(workdir: Path, classes: Path) -> Iterator[tuple[str, dict[str, standi
     """The company Nexus stand-in: the agents at b2i.yaml's paths, over HTTP on loopback."""
     root = workdir / "mirror"
     agents = standins.build_agents(classes, root)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                             functools.partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = loopback.serve(functools.partial(_Quiet, directory=str(root)))
     yield f"http://127.0.0.1:{server.server_address[1]}", agents
-    server.shutdown()
-    server.server_close()
+    loopback.stop(server)
 
 
 @pytest.fixture(scope="session")

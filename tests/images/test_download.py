@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from pipeyard.build import fetch, verify
 from pipeyard.errors import ChecksumError, RemoteError
 
-from tests.conftest import free_port
+from tests.servers import loopback
 
 PAYLOAD = b"agent jar bytes\n" * 1000
 GOOD = hashlib.sha256(PAYLOAD).hexdigest()
@@ -31,12 +30,9 @@ def server(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args) -> None:
             requests_seen.append(self.path)
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    httpd = loopback.serve(Handler)
     yield f"http://127.0.0.1:{httpd.server_address[1]}", requests_seen
-    httpd.shutdown()
-    httpd.server_close()
+    loopback.stop(httpd)
 
 
 def test_a_matching_download_lands_at_dest(server, tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.servers import loopback
+
 from .registry_proxy import RegistryProxy
 
 API = "/api/v2.0"
@@ -103,17 +105,13 @@ class FakeHarbor:
         class Handler(_Handler):
             app = harbor
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = loopback.serve(Handler)
         if self.registry is not None:
             self.registry.realm_host = self.address
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        loopback.stop(self.server)
 
     def __enter__(self) -> FakeHarbor:
         return self.start()

@@ -8,9 +8,8 @@ import gzip
 import hashlib
 import json
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from pipeyard.render import build_outputs, drift
 from pipeyard.site import load_site
 
 from tests.conftest import ROOT
+from tests.servers import loopback
 
 from .conftest import TOKEN, ComponentProject, selfci
 
@@ -68,8 +68,7 @@ class Upstream:
                 self.end_headers()
                 self.wfile.write(data or b"")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = loopback.serve(H)
 
     @property
     def url(self) -> str:
@@ -80,8 +79,7 @@ class Upstream:
 def upstream() -> Iterator[Upstream]:
     u = Upstream()
     yield u
-    u.server.shutdown()
-    u.server.server_close()
+    loopback.stop(u.server)
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 import email
 import json
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.conftest import free_port
+from tests.servers import loopback
 from tests.sonar.conftest import sonar  # noqa: F401 - the SonarQube stub fixture, shared
 
 SMTP_USER = "ci-mailer@example.com"
@@ -212,13 +212,10 @@ class GitLabStub:
             def do_GET(self) -> None:
                 stub.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = loopback.serve(H, self.port)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        loopback.stop(self.server)
 
     def reply(self, h: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body).encode()

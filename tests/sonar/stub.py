@@ -17,13 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from tests.conftest import free_port
+from tests.servers import loopback
 
 VERSIONS = {
     "9.9": "9.9.8.100196",
@@ -149,18 +149,16 @@ class SonarStub:
             def do_GET(self) -> None:
                 stub.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.handler = Handler
+        self.server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> Self:
-        self.thread.start()
+        self.server = loopback.serve(self.handler, self.port)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        loopback.stop(self.server)
 
     # -- transport ---------------------------------------------------------
 
@@ -436,9 +434,3 @@ class SonarStub:
         return {"paging": {"pageIndex": page, "pageSize": ps, "total": count}, "hotspots": hotspots,
                 "components": self.components_of(hotspots)}
 
-
-def wait_started(stub: SonarStub, timeout: float = 5.0) -> None:
-    """The server socket is bound in the constructor; this only guards slow threads."""
-    deadline = time.monotonic() + timeout
-    while not stub.thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
