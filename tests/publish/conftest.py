@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,8 +82,16 @@ def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     from pipeyard.cli.errors import run_main
     from pipeyard.cli.main import cli
 
-    with pytest.raises(SystemExit) as e:
-        run_main(cli, "pipeyard", list(args))
+    # The CLI points the root logger at this test's captured stderr; left there, later tests'
+    # log records (aiosmtpd's, say) would go to a closed stream.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with pytest.raises(SystemExit) as e:
+            run_main(cli, "pipeyard", list(args))
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
     out, err = capsys.readouterr()
     return int(e.value.code or 0), out, err
 
