@@ -15,10 +15,12 @@ $(SYS_STAMP): scripts/setup-system.sh
 	./scripts/setup-system.sh
 	mkdir -p $(dir $@) && touch $@
 
-$(STAMP): pyproject.toml $(SYS_STAMP)
+# The platform, the kit and every provider's own distribution, editable: the three floors in one venv.
+PROVIDER_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard providers/*/pyproject.toml))
+$(STAMP): pyproject.toml sdk/kit/pyproject.toml $(addsuffix /pyproject.toml,$(PROVIDER_DIRS)) $(SYS_STAMP)
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[platform,sendmail,screenshot,sonar,gitops,test]'
+	$(VENV)/bin/pip install -q -e sdk/kit $(addprefix -e ,$(PROVIDER_DIRS)) -e '.[platform,test]'
 	touch $@
 
 $(NODE_STAMP): tools/package.json tools/package-lock.json $(SYS_STAMP)
@@ -31,12 +33,14 @@ render: $(STAMP)
 	$(VENV)/bin/pipeyard render
 
 SHELL_SCRIPTS = $(wildcard providers/*/rootfs/usr/local/bin/* providers/*/tests/*.sh b2i/rootfs/usr/local/bin/*) \
-                sdk/pipeyard/localci_data/podman-gcl sdk/pipeyard/b2i/b2i-launch
+                sdk/pipeyard/demo/localci_data/podman-gcl
 
-# Render drift, provider.yaml schema, templates against GitLab's schema, examples; then lint.
+# Render drift, provider.yaml schema, templates against GitLab's schema, examples; the import
+# contracts of the three floors (.importlinter, generated); then lint.
 check: $(STAMP)
 	$(VENV)/bin/pipeyard check
-	$(VENV)/bin/ruff check sdk tests bench
+	$(VENV)/bin/lint-imports --no-cache .importlinter
+	$(VENV)/bin/ruff check sdk providers tests bench
 	shellcheck $(SHELL_SCRIPTS)
 
 IMAGE_TAG := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
@@ -51,7 +55,7 @@ test-in-images: setup
 	$(VENV)/bin/pipeyard build maven npm
 	PIPEYARD_TEST_IMAGE_MAVEN=localhost/pipeyard/maven:$(IMAGE_TAG) \
 	PIPEYARD_TEST_IMAGE_NPM=localhost/pipeyard/npm:$(IMAGE_TAG) \
-	  $(VENV)/bin/pytest tests/maven tests/npm
+	  $(VENV)/bin/pytest providers/maven/tests providers/npm/tests
 
 demo: setup
 	$(VENV)/bin/pipeyard demo

@@ -28,17 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import Report  # noqa: E402
 
-from pipeyard.b2i import spec as spec_mod  # noqa: E402
-from pipeyard.b2i.app import AppRequest, build_app  # noqa: E402
-from pipeyard.b2i.base import build_base  # noqa: E402
-from pipeyard.build.base_image import bootstrap  # noqa: E402
-from pipeyard.build.progress import BuildBoard, stderr_console  # noqa: E402
-from pipeyard.containers import engine  # noqa: E402
-from pipeyard.containers.registry_server import LocalRegistry  # noqa: E402
-from pipeyard.publish import LocalImage, publish_images  # noqa: E402
-from pipeyard.registry import LayerCache, RegistryClient, Target  # noqa: E402
+from pipeyard.b2i import spec as spec_mod
+from pipeyard.b2i.app import AppRequest, build_app
+from pipeyard.b2i.base import build_base
+from pipeyard.images.base import bootstrap
+from pipeyard.images.containers import engine
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.images.progress import BuildBoard, stderr_console
+from pipeyard.publish.images import LocalImage, publish_images
+from pipeyard.publish.registry import LayerCache, RegistryClient, Target
 from tests.b2i import standins  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.fixtures import free_port  # noqa: E402
 
 RUNS = 7
 # The apps' dependencies weigh this much, so the layers a new jar does not change are visible.

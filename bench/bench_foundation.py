@@ -15,12 +15,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report, best_of  # noqa: E402
 
-from pipeyard.checks import example_problems, template_problems  # noqa: E402
-from pipeyard.localci import stage_project  # noqa: E402
-from pipeyard.merge import TemplateSource  # noqa: E402
-from pipeyard.model import load_providers  # noqa: E402
-from pipeyard.render import TEMPLATES_DIR, build_outputs  # noqa: E402
-from pipeyard.site import load_site  # noqa: E402
+from pipeyard.check.merge import TemplateSource
+from pipeyard.check.project import example_problems, template_problems
+from pipeyard.demo.localci import stage_project
+from pipeyard.model.provider import load_providers
+from pipeyard.model.site import load_site
+from pipeyard.render.outputs import TEMPLATES_DIR, build_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

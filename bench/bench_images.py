@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _report import Report  # noqa: E402
-from pipeyard.build.base_image import base_ref, bootstrap  # noqa: E402
-from pipeyard.build.images import BuildRequest, build_images  # noqa: E402
-from pipeyard.containers import engine, podman_config  # noqa: E402
-from pipeyard.model import load_providers  # noqa: E402
-from pipeyard.site import find_site, load_site  # noqa: E402
 from rich.console import Console  # noqa: E402
 
+from pipeyard.images.base import base_ref, bootstrap
+from pipeyard.images.build import BuildRequest, build_images
+from pipeyard.images.containers import engine, podman_config
+from pipeyard.model.provider import load_providers
+from pipeyard.model.site import find_site, load_site
 from tests.images.image_scan import _IterReader  # noqa: E402
 
 MB = 1_000_000
@@ -112,8 +112,8 @@ def layer_sizes(image) -> list[tuple[int, int]]:
 
 def stage_layer_counts(eng, provider) -> dict[str, int]:
     """How many layers the runtime and tool stages have: where the image's parts begin."""
-    from pipeyard.build.images import run_build
-    from pipeyard.build.progress import BuildBoard
+    from pipeyard.images.build import run_build
+    from pipeyard.images.progress import BuildBoard
 
     counts = {}
     with tempfile.TemporaryDirectory() as ctx, BuildBoard(CONSOLE) as board:

@@ -19,10 +19,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _report import Report  # noqa: E402
 
-from pipeyard import publish as pub  # noqa: E402
-from pipeyard.containers.registry_server import LocalRegistry  # noqa: E402
-from pipeyard.registry import LayerCache, RegistryClient, Target  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish import images as pub
+from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from tests.fixtures import free_port  # noqa: E402
 from tests.publish.imagefactory import FakeDockerClient, noise  # noqa: E402
 
 PROVIDERS = ("maven", "npm")

@@ -88,8 +88,8 @@ def main() -> None:
         if not Path(binary).is_file():
             sys.exit(f"bench_screenshot: {binary} is missing: run `make setup` "
                      f"(apt-get install {Path(binary).name})")
-    from pipeyard.screenshot import Browser, make_shot
-    from pipeyard.screenshot.batch import run_batch
+    from pipeyard_chrome_headless import Browser, make_shot
+    from pipeyard_chrome_headless.batch import run_batch
 
     work = Path(tempfile.mkdtemp(prefix="bench-screenshot-"))
     try:

@@ -38,15 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report  # noqa: E402
-from pipeyard import __version__  # noqa: E402
-from pipeyard.containers import podman_config  # noqa: E402
-from pipeyard.containers.registry_server import LocalRegistry  # noqa: E402
-from pipeyard.localci import LocalProject, gitlab_ci_local  # noqa: E402
-from pipeyard.model import load_providers  # noqa: E402
-from pipeyard.selfci import render_self_pipeline  # noqa: E402
-from pipeyard.site import load_site  # noqa: E402
 
-from tests.conftest import VENV_BIN, free_port  # noqa: E402
+from pipeyard.demo.localci import LocalProject, gitlab_ci_local
+from pipeyard.images.containers import podman_config
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.model.provider import load_providers
+from pipeyard.model.site import load_site
+from pipeyard.release.pipeline import render_self_pipeline
+from pipeyard_kit import __version__
+from tests.fixtures import VENV_BIN, free_port  # noqa: E402
 from tests.selfci.conftest import checkout_files, stage_repo, touch  # noqa: E402
 from tests.selfci.test_k8s_build import BASE, RunWatcher, _env_for, _pipeyard_on_path  # noqa: E402
 
@@ -131,7 +131,7 @@ class Bench:
         if name.startswith("test-"):
             return self.test(name, repo, doc)
         if name == "release-images":
-            out = subprocess.run([str(VENV_BIN / "python"), "-m", "pipeyard.cli.release_cmd", "release", "promote",
+            out = subprocess.run([str(VENV_BIN / "python"), "-m", "pipeyard.cli.main", "release", "promote",
                                   "--registry", f"{self.registry.address}/pipeyard", "--digests",
                                   str(repo / ".pipeyard-ci"), "--version", f"v{__version__}"],
                                  cwd=repo, capture_output=True, text=True)

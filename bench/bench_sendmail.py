@@ -24,13 +24,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _report import Report
-from pipeyard.sendmail import smtp
-from pipeyard.sendmail.pipeline import PipelineReport, _job
-from pipeyard.sendmail.render import render
-from pipeyard.sendmail.report import collect
-from pipeyard.sonar.client import SonarClient
 
-from tests.sonar.stub import TOKEN, VERSIONS, SonarState, SonarStub
+from pipeyard_kit.sonarqube.client import SonarClient
+from pipeyard_sendmail import smtp
+from pipeyard_sendmail.pipeline import PipelineReport, _job
+from pipeyard_sendmail.render import render
+from pipeyard_sendmail.report import collect
+from tests.servers.sonarqube import TOKEN, VERSIONS, SonarState, SonarStub
 
 OUT = ROOT / "bench" / "out"
 EXTERNAL = "https://sonar.example.com"

@@ -1,3 +1,7 @@
-"""pipeyard: GitLab CI provider images and the include templates that use them."""
+"""pipeyard: the platform that renders, checks, builds, publishes and releases the provider images
+and their GitLab templates. It is never installed in an image: the images carry pipeyard-kit and
+their own provider package only."""
 
-__version__ = "1.0.0"
+from pipeyard_kit import __version__
+
+__all__ = ["__version__"]

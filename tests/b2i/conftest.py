@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT
-from ..servers import loopback
+from tests.fixtures import ROOT
 
+from ..servers import loopback
 from . import standins
 
-B2I_CLI = ("from pipeyard.cli.errors import run_main; from pipeyard.cli.b2i_cmd import b2i; import sys; "
+B2I_CLI = ("from pipeyard_kit.console import run_main; from pipeyard.cli.b2i import b2i; import sys; "
            "run_main(b2i, 'pipeyard b2i', sys.argv[1:])")
 
 
@@ -64,7 +64,7 @@ def spec_path(workdir: Path, mirror: tuple[str, dict[str, standins.AgentFile]]) 
 
 @pytest.fixture(scope="session")
 def podman_env() -> dict[str, str]:
-    from pipeyard.containers import podman_config
+    from pipeyard.images.containers import podman_config
 
     config = podman_config()
     config.write()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.b2i import agents, jar, launcher_text, spec
+from pipeyard.b2i import agents, jar, launcher_path, spec
 from pipeyard.b2i.app import AppRequest, content_tag, dockerfile, validate
-from pipeyard.errors import ChecksumError, ConfigError, RemoteError
+from pipeyard_kit.errors import ChecksumError, ConfigError, RemoteError
+from tests.fixtures import ROOT
 
-from ..conftest import ROOT
 from . import standins
 
 
@@ -35,7 +35,7 @@ def test_b2i_yaml_pins_both_variants_and_every_agent() -> None:
 
 
 def test_the_launcher_reads_every_setting_b2i_yaml_declares_with_the_same_default() -> None:
-    text = launcher_text()
+    text = launcher_path(ROOT / "b2i").read_text(encoding="utf-8")
     declared = spec.load(ROOT / "b2i" / "b2i.yaml").settings
     for setting in declared:
         assert setting.env in text, f"{setting.env} is declared in b2i.yaml but b2i-launch never reads it"
@@ -193,8 +193,8 @@ def test_a_jar_without_main_class_is_refused(tmp_path: Path) -> None:
 
 
 def test_pipeyard_lists_the_b2i_commands() -> None:
-    from pipeyard.cli.b2i_cmd import b2i
+    from pipeyard.cli.b2i import b2i
     from pipeyard.cli.main import COMMANDS
 
-    assert COMMANDS.get("b2i") == "pipeyard.cli.b2i_cmd:b2i", "add \"b2i\": \"pipeyard.cli.b2i_cmd:b2i\" to COMMANDS"
+    assert COMMANDS.get("b2i") == "pipeyard.cli.b2i:b2i", "add \"b2i\": \"pipeyard.cli.b2i:b2i\" to COMMANDS"
     assert sorted(b2i.commands) == ["base", "build", "prune"]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import free_port
+from tests.fixtures import free_port
+
 from .conftest import b2i, build_app, podman
 from .standins import wait_http
 

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.b2i import LAUNCHER
+from pipeyard.b2i import launcher_path
+from tests.fixtures import ROOT
 
-from ..conftest import ROOT
-
-SCRIPT = ROOT / "sdk" / "pipeyard" / "b2i" / LAUNCHER
+SCRIPT = launcher_path(ROOT / "b2i")
 
 
 @pytest.fixture

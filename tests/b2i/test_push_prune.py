@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeyard.containers.registry_server import LocalRegistry
+from pipeyard.images.containers.registry_server import LocalRegistry
+from tests.fixtures import free_port
 
-from ..conftest import free_port
 from ..publish.fake_harbor import FakeHarbor
 from . import standins
 from .conftest import b2i, build_app

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeyard.errors import RemoteError
-from pipeyard.model import load_providers
-from pipeyard.site import load_site
+
+from pipeyard.model.provider import load_providers
+from pipeyard.model.site import load_site
+from pipeyard_kit.errors import RemoteError
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "localhost/pipeyard-test"
@@ -74,7 +75,7 @@ def site_file(tmp_path_factory, planted: dict[str, str], site_ca: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def eng() -> Iterator:
-    from pipeyard.containers import engine
+    from pipeyard.images.containers import engine
 
     try:
         with engine() as e:
@@ -95,8 +96,8 @@ def console():
 @pytest.fixture(scope="session")
 def built(eng, site_file: Path, planted: dict[str, str], console) -> dict[str, object]:
     """Every provider image, built from a checkout with fake tokens in the build's environment."""
-    from pipeyard.build.base_image import bootstrap
-    from pipeyard.build.images import BuildRequest, build_images
+    from pipeyard.images.base import bootstrap
+    from pipeyard.images.build import BuildRequest, build_images
 
     providers = load_providers(ROOT)
     for release in sorted({p.base.split(":")[1] for p in providers}):

@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pipeyard.build.images import BuildRequest, build_images
-from pipeyard.containers.leftovers import working_containers
-from pipeyard.errors import BuildError
-from pipeyard.model import load_provider, load_providers
-from pipeyard.site import load_site
+
+from pipeyard.images.build import BuildRequest, build_images
+from pipeyard.images.containers.leftovers import working_containers
+from pipeyard.model.provider import load_provider, load_providers
+from pipeyard.model.site import load_site
+from pipeyard.render.outputs import render_pyproject
+from pipeyard_kit.errors import BuildError
 
 from .conftest import PREFIX, ROOT
 
@@ -47,7 +49,9 @@ def test_a_failing_step_is_named_in_one_build_error(eng, built, tmp_path: Path, 
     (folder / "Dockerfile").write_text("ARG BASE_REGISTRY=localhost/pipeyard\nFROM ${BASE_REGISTRY}/debian:trixie\n"
                                        "RUN echo about to fail && exit 3\n")
     (tmp_path / "pyproject.toml").write_text("")
+    (folder / "pipeyard_sendmail").rename(folder / "pipeyard_broken")
     [broken] = load_providers(tmp_path)
+    (folder / "pyproject.toml").write_text(render_pyproject(broken))
     request = BuildRequest(root=ROOT, providers=[broken], site=load_site(None), prefix=PREFIX)
     before = working_containers(eng)
     with pytest.raises(BuildError) as info:
@@ -64,7 +68,7 @@ def test_a_failing_step_is_named_in_one_build_error(eng, built, tmp_path: Path, 
 def test_a_missing_local_base_says_how_to_bootstrap_it(eng, console, monkeypatch) -> None:
     from dataclasses import replace
 
-    import pipeyard.build.images as images
+    import pipeyard.images.build as images
 
     monkeypatch.setattr(images, "LOCAL_BASE_REGISTRY", "localhost/pipeyard-nobase")
     site = replace(load_site(None), base_registry="localhost/pipeyard-nobase")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
 import pytest
-from pipeyard.build.build_stream import StreamState, count_steps, parse_chunk
-from pipeyard.build.python_deps import parse_pins, pins_for, platform_args
-from pipeyard.build.source_info import public_url, source_info
-from pipeyard.errors import BuildError
+
+from pipeyard.images.build_stream import StreamState, count_steps, parse_chunk
+from pipeyard.images.python_deps import parse_pins, pins_for, platform_args
+from pipeyard.images.source_info import public_url, source_info
+from pipeyard.model.provider import load_provider
+from pipeyard_kit.errors import BuildError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,9 +90,10 @@ def test_a_pins_file_is_parsed_and_a_bad_line_is_named() -> None:
         parse_pins("yagmail>=0.16\n", "x.txt")
 
 
-def test_a_missing_pins_file_says_how_to_make_it() -> None:
-    with pytest.raises(BuildError, match=r"python -m pipeyard.build.pins nope"):
-        pins_for(ROOT, ["nope"])
+def test_a_missing_pins_file_says_how_to_make_it(tmp_path) -> None:
+    provider = dataclasses.replace(load_provider(ROOT, "sonar"), path=tmp_path / "sonar")
+    with pytest.raises(BuildError, match=r"python -m pipeyard.images.pins sonar"):
+        pins_for(ROOT, provider)
 
 
 def test_wheels_are_asked_for_the_images_python_and_every_glibc_it_accepts() -> None:

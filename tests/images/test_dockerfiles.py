@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pipeyard.build.python_deps import parse_pins, requirements_file
-from pipeyard.model import load_provider, load_providers
+
+from pipeyard.images.python_deps import parse_pins, requirements_file
+from pipeyard.model.provider import load_provider, load_providers
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDERS = [p.name for p in load_providers(ROOT)]
@@ -119,7 +120,7 @@ def test_every_extra_has_a_hash_pinned_requirements_file(name: str) -> None:
     provider = load_provider(ROOT, name)
     for extra in provider.image.get("extras", []):
         path = requirements_file(ROOT, extra)
-        assert path.is_file(), f"run `python -m pipeyard.build.pins {extra}`"
+        assert path.is_file(), f"run `python -m pipeyard.images.pins {extra}`"
         pins = parse_pins(path.read_text(), str(path))
         assert pins and all(p.hashes for p in pins)
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeyard.build import fetch, verify
-from pipeyard.errors import ChecksumError, RemoteError
 
+from pipeyard.images import fetch, verify
+from pipeyard_kit.errors import ChecksumError, RemoteError
 from tests.servers import loopback
 
 PAYLOAD = b"agent jar bytes\n" * 1000

@@ -6,9 +6,9 @@ import importlib
 from pathlib import Path
 
 import pytest
-from pipeyard.errors import RemoteError
 
-from tests.conftest import run_cli
+from pipeyard_kit.errors import RemoteError
+from tests.fixtures import run_cli
 
 
 def test_a_dead_docker_host_names_the_socket_and_the_fix(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_base_bootstrap_says_the_same(tmp_path: Path) -> None:
 
 
 def test_no_docker_and_no_podman_says_what_was_tried_and_how_to_start_one(tmp_path: Path, monkeypatch) -> None:
-    module = importlib.import_module("pipeyard.containers.engine")  # the package re-exports engine()
+    module = importlib.import_module("pipeyard.images.containers.engine")  # the package re-exports engine()
 
     monkeypatch.setattr(module, "DOCKER_SOCKET", tmp_path / "docker.sock")
     with pytest.raises(RemoteError) as info:

@@ -7,27 +7,24 @@ and providers/<name>/tests/smoke.sh.
 from __future__ import annotations
 
 import importlib.util
-import tomllib
 from pathlib import Path
 
 import pytest
-from pipeyard import __version__
-from pipeyard.build.source_info import source_info
-from pipeyard.containers import run_container
-from pipeyard.model import load_provider, load_providers
-from pipeyard.site import load_site
+
+from pipeyard.images.containers import run_container
+from pipeyard.images.source_info import source_info
+from pipeyard.model.provider import load_provider, load_providers
+from pipeyard.model.site import load_site
+from pipeyard_kit import __version__
 
 from .conftest import PROVIDERS, ROOT, SITE_DEFAULTS
 from .image_scan import scan_image
 
 pytestmark = pytest.mark.images
 
-SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-
-
-def missing_cli(command: str) -> str | None:
+def missing_cli(provider, command: str) -> str | None:
     """Why a console script cannot work yet (its module is not written), or None."""
-    target = SCRIPTS.get(command.split()[0])
+    target = provider.console_scripts.get(command.split()[0])
     if target is None:
         return None
     module = target.split(":")[0]
@@ -41,7 +38,7 @@ def cases(kind: str) -> list:
     for p in load_providers(ROOT):
         commands = p.cli if kind == "cli" else p.image.get("smoke", [])
         for command in commands:
-            reason = missing_cli(command)
+            reason = missing_cli(p, command)
             marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
             out.append(pytest.param(p.name, command, marks=marks, id=f"{p.name}:{command}"))
     return out
@@ -61,6 +58,21 @@ def test_runs_as_its_numeric_non_root_user(eng, built, name: str) -> None:
     assert eng.client.images.get(ref(built, name)).attrs["Config"]["User"] == str(user)
     out = run(eng, built, name, "id", "-u")
     assert (out.exit_code, out.stdout.strip()) == (0, str(user))
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_the_image_carries_the_kit_and_its_own_provider_only(eng, built, name: str) -> None:
+    provider = load_provider(ROOT, name)
+    others = {c for p in load_providers(ROOT) if p.name != name for c in p.cli} | {"pipeyard"}
+    listed = set(run(eng, built, name, "ls", "/opt/pipeyard/bin", "/usr/local/bin").stdout.split())
+    assert set(provider.cli) <= listed
+    assert not others & listed, f"{name} ships commands of other providers or the platform"
+    script = ("import importlib.metadata as m; print(' '.join(sorted({d.metadata['Name'] for d in m.distributions() "
+              "if d.metadata['Name'].startswith('pipeyard')})))")
+    out = run(eng, built, name, "/opt/pipeyard/bin/python3", "-c", script)
+    assert out.stdout.split() == sorted(["pipeyard-kit", provider.distribution])
+    platform = run(eng, built, name, "/opt/pipeyard/bin/python3", "-c", "import pipeyard")
+    assert platform.exit_code == 1 and "No module named 'pipeyard'" in platform.stderr
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
@@ -146,12 +158,12 @@ def test_the_site_ca_is_in_the_system_bundle(eng, built, name: str, site_ca: Pat
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_custom_ca_certs_at_job_start_as_a_non_root_user(eng, built, name: str, site_ca: Path) -> None:
     pem = site_ca.read_text()
-    out = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard.runtime.ca_env",
+    out = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard_kit.trust",
               environment={"CUSTOM_CA_CERTS": pem}, user="123456:0")
     assert out.exit_code == 0, out.output
     assert "export SSL_CERT_FILE=/home/pipeyard/.cache/pipeyard/ca/ca-bundle.pem" in out.stdout
     assert "export NODE_EXTRA_CA_CERTS=/home/pipeyard/.cache/pipeyard/ca/custom-ca.pem" in out.stdout
-    bad = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard.runtime.ca_env",
+    bad = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard_kit.trust",
               environment={"CUSTOM_CA_CERTS": "/no/such.pem"})
     assert bad.exit_code == 1 and bad.stderr.startswith("error: CUSTOM_CA_CERTS='/no/such.pem'")
 

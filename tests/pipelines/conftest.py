@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.localci import LocalProject, stage_project
-from tests.conftest import ROOT
+from pipeyard.demo.localci import LocalProject, stage_project
+from tests.fixtures import ROOT
 
 COMPONENT_PROJECT = "gitlab.example.com/platform/pipeyard"
 

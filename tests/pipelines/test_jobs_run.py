@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from pipeyard.devservers.maven_repo import DEBIAN_REPO, MavenRepoServer
+from pipeyard.demo.maven_repo import DEBIAN_REPO, MavenRepoServer
+from tests.fixtures import ROOT
 
 USER, PASSWORD = "ci-deployer", "s3cret-Maven-pw"
 

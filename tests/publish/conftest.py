@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.containers.registry_server import LocalRegistry, write_htpasswd
-from pipeyard.registry import LayerCache, RegistryClient
+from pipeyard.images.containers.registry_server import LocalRegistry, write_htpasswd
+from pipeyard.publish.registry import LayerCache, RegistryClient
+from tests.fixtures import free_port
 
-from ..conftest import free_port
 from .fake_harbor import FakeHarbor
 from .imagefactory import FakeDockerClient
 from .registry_proxy import RegistryProxy
@@ -79,8 +79,8 @@ def cache(tmp_path: Path) -> LayerCache:
 
 def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """`pipeyard ARGS` in this process, through the same error handling as the console script."""
-    from pipeyard.cli.errors import run_main
     from pipeyard.cli.main import cli
+    from pipeyard_kit.console import run_main
 
     # The CLI points the root logger at this test's captured stderr; left there, later tests'
     # log records (aiosmtpd's, say) would go to a closed stream.

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.errors import RemoteError, UsageError
-from pipeyard.harbor import HarborClient, SecretSink, provision
-from pipeyard.harbor.policies import validate_project_name
-from pipeyard.registry import Credentials
+from pipeyard.publish.harbor import HarborClient, SecretSink, provision
+from pipeyard.publish.harbor.policies import validate_project_name
+from pipeyard.publish.registry import Credentials
+from pipeyard_kit.errors import RemoteError, UsageError
+from tests.fixtures import free_port, run_cli
 
-from ..conftest import free_port, run_cli
 from .conftest import invoke
 from .fake_harbor import FakeHarbor
 

@@ -8,13 +8,21 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeyard.containers.registry_server import LocalRegistry
-from pipeyard.errors import ConfigError, RemoteError
-from pipeyard.mirror import Mirror, mirror_images, read_list
-from pipeyard.registry import LayerCache, OciImage, Reference, RegistryClient, Target, oci_image, push_image
-from pipeyard.registry.oci import OCI_INDEX
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish.mirror import Mirror, mirror_images, read_list
+from pipeyard.publish.registry import (
+    LayerCache,
+    OciImage,
+    Reference,
+    RegistryClient,
+    Target,
+    oci_image,
+    push_image,
+)
+from pipeyard.publish.registry.oci import OCI_INDEX
+from pipeyard_kit.errors import ConfigError, RemoteError
+from tests.fixtures import run_cli
 
-from ..conftest import run_cli
 from .conftest import invoke
 from .imagefactory import FakeImage, noise
 
@@ -138,7 +146,7 @@ def test_cli_mirror(registry: LocalRegistry, second_registry: LocalRegistry, cac
 
 
 def test_cli_mirror_to_an_unreachable_registry(registry: LocalRegistry, tmp_path: Path) -> None:
-    from ..conftest import free_port
+    from tests.fixtures import free_port
 
     port = free_port()
     listing = write_list(tmp_path / "images.txt", registry, "library/maven:3.9")

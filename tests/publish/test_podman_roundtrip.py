@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard import publish as pub
-from pipeyard.containers.registry_server import LocalRegistry
-from pipeyard.registry import LayerCache, RegistryClient, Target, oci_image
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish import images as pub
+from pipeyard.publish.registry import LayerCache, RegistryClient, Target, oci_image
 
 pytestmark = [pytest.mark.images,
               pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")]
@@ -33,7 +33,7 @@ def tar_of(files: dict[str, bytes]) -> bytes:
 
 @pytest.fixture
 def podman_engine(tmp_path: Path) -> Iterator:
-    from pipeyard.containers import engine, podman_config
+    from pipeyard.images.containers import engine, podman_config
 
     root = tmp_path / "ct"
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}

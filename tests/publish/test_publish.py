@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeyard import __version__
-from pipeyard import publish as pub
-from pipeyard.cli import publish_cmd
-from pipeyard.containers.registry_server import LocalRegistry
-from pipeyard.errors import BuildError
-from pipeyard.registry import LayerCache, RegistryClient, Target
+from pipeyard.cli import publish as publish_cmd
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish import images as pub
+from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard_kit import __version__
+from pipeyard_kit.errors import BuildError
+from tests.fixtures import free_port, run_cli
 
-from ..conftest import free_port, run_cli
 from .conftest import PASSWORD, USER, invoke
 from .fake_harbor import FakeHarbor
 from .imagefactory import FakeDockerClient, noise

@@ -7,10 +7,10 @@ import json
 import pytest
 import requests
 
-from pipeyard.containers.registry_server import LocalRegistry
-from pipeyard.errors import RemoteError
-from pipeyard.registry import Credentials, LayerCache, OciImage, oci_image, push_image
-from pipeyard.registry.credentials import env_hint
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish.registry import Credentials, LayerCache, OciImage, oci_image, push_image
+from pipeyard.publish.registry.credentials import env_hint
+from pipeyard_kit.errors import RemoteError
 
 from .conftest import PASSWORD, USER, client_for
 from .imagefactory import FakeImage, noise
@@ -108,7 +108,7 @@ def test_401_with_wrong_credentials_says_they_were_refused_without_the_password(
 
 
 def test_unreachable_registry_names_the_host_and_the_embedded_registry(cache: LayerCache) -> None:
-    from ..conftest import free_port
+    from tests.fixtures import free_port
 
     port = free_port()
     client = client_for(type("R", (), {"address": f"127.0.0.1:{port}"})())

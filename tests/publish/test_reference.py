@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeyard.errors import UsageError
-from pipeyard.registry import Reference, Target
+from pipeyard.publish.registry import Reference, Target
+from pipeyard_kit.errors import UsageError
 
 
 @pytest.mark.parametrize(("text", "host", "repo", "tag", "digest"), [

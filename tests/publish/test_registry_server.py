@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeyard.containers.registry_server import LocalRegistry, write_htpasswd
-from pipeyard.registry import RegistryClient
+from pipeyard.images.containers.registry_server import LocalRegistry, write_htpasswd
+from pipeyard.publish.registry import RegistryClient
+from tests.fixtures import free_port
 
-from ..conftest import free_port
 from .conftest import PASSWORD, USER
 from .imagefactory import FakeImage
 
@@ -73,7 +73,7 @@ def test_htpasswd_registry_wants_a_login(tmp_path: Path) -> None:
 def test_a_port_in_use_by_something_else_is_a_clear_error(tmp_path: Path) -> None:
     import socket
 
-    from pipeyard.errors import RemoteError
+    from pipeyard_kit.errors import RemoteError
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))  # bound, not listening: the registry cannot bind, and nothing answers
@@ -85,7 +85,7 @@ def test_a_port_in_use_by_something_else_is_a_clear_error(tmp_path: Path) -> Non
 
 
 def test_the_log_counts_finished_blob_uploads(registry: LocalRegistry) -> None:
-    from pipeyard.registry import LayerCache, oci_image, push_image
+    from pipeyard.publish.registry import LayerCache, oci_image, push_image
 
     image = FakeImage([{"a": b"one"}, {"b": b"two"}], "localhost/pipeyard/x:1")
     oci = oci_image(image, LayerCache(registry.root / "cache"))

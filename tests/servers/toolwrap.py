@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VENV_BIN
+from tests.fixtures import VENV_BIN
 from tests.servers.runner import make_runner
 
 

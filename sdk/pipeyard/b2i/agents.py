@@ -12,9 +12,9 @@ import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from ..build import download
-from ..errors import BuildError, RemoteError
-from .spec import Agent
+from pipeyard.b2i.spec import Agent
+from pipeyard.images import download
+from pipeyard_kit.errors import BuildError, RemoteError
 
 
 def cache_dir() -> Path:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import docker.errors
 
-from ..build.progress import BuildBoard
-from ..containers import Engine
-from ..errors import BuildError, ConfigError
-from . import imaging
-from .base import LABEL_PREFIX
-from .jar import JarInfo, explode, inspect
-from .spec import B2ISpec, Variant
+from pipeyard.b2i import imaging
+from pipeyard.b2i.base import LABEL_PREFIX
+from pipeyard.b2i.jar import JarInfo, explode, inspect
+from pipeyard.b2i.spec import B2ISpec, Variant
+from pipeyard.images.containers import Engine
+from pipeyard.images.progress import BuildBoard
+from pipeyard_kit.errors import BuildError, ConfigError
 
 APP_REPOSITORY = "localhost/pipeyard/b2i"
 APP_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")

@@ -1,6 +1,6 @@
 """`pipeyard b2i base`: the B2I Java base image for one variant of b2i/b2i.yaml.
 
-The context is staged in a scratch folder: b2i/ as it is, the launcher from this package, the
+The context is staged in a scratch folder: b2i/ as it is (its rootfs/ holds the launcher), the
 verified agents, and the licensed fonts only when asked for (the private `licensed` target).
 """
 
@@ -11,12 +11,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build.progress import BuildBoard
-from ..containers import Engine
-from ..errors import UsageError
-from . import LAUNCHER, imaging, launcher_text
-from .agents import install_all
-from .spec import B2ISpec, Variant
+from pipeyard.b2i import imaging
+from pipeyard.b2i.agents import install_all
+from pipeyard.b2i.spec import B2ISpec, Variant
+from pipeyard.images.containers import Engine
+from pipeyard.images.progress import BuildBoard
+from pipeyard_kit.errors import UsageError
 
 FONT_SUFFIXES = (".ttf", ".ttc", ".otf")
 LABEL_PREFIX = "io.pipeyard.b2i"
@@ -44,12 +44,9 @@ def licensed_fonts(folder: Path) -> list[Path]:
 
 
 def stage(spec: B2ISpec, mirror: str, dest: Path, fonts: list[Path] | None = None) -> Path:
-    """The build context: Dockerfile, rootfs/, agents/, b2i-launch, licensed-fonts/."""
+    """The build context: Dockerfile, rootfs/ (with the launcher), agents/, licensed-fonts/."""
     shutil.copyfile(spec.folder / "Dockerfile", dest / "Dockerfile")
     shutil.copytree(spec.folder / "rootfs", dest / "rootfs", symlinks=True)
-    launcher = dest / LAUNCHER
-    launcher.write_text(launcher_text(), encoding="utf-8")
-    launcher.chmod(0o755)
     (dest / "agents").mkdir()
     install_all(spec.agents, mirror, dest / "agents")
     (dest / "licensed-fonts").mkdir()

@@ -1,7 +1,7 @@
 """One image build through the engine API, with the shared rich progress.
 
 B2I builds a staged context (the base) or a generated one (an app), so it calls the API directly
-rather than `pipeyard.build`'s provider loop; the progress board and the engine are shared.
+rather than `pipeyard.images`'s provider loop; the progress board and the engine are shared.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import docker.errors
 
-from .. import __version__
-from ..build.progress import BuildBoard
-from ..build.source_info import source_info
-from ..containers import Engine
-from ..errors import BuildError
+from pipeyard.images.containers import Engine
+from pipeyard.images.progress import BuildBoard
+from pipeyard.images.source_info import source_info
+from pipeyard_kit import __version__
+from pipeyard_kit.errors import BuildError
 
 _STEP = re.compile(r"^(?:STEP|Step) (\d+)/(\d+)\s*:\s*(.*)$")
 SOURCE = "https://gitlab.example.com/platform/pipeyard"

@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import ConfigError
+from pipeyard_kit.errors import ConfigError
 
 LAYERS_IDX = "BOOT-INF/layers.idx"
 # 1980-01-01, the earliest time a zip entry can carry: what Spring Boot and Jib use for reproducible output.

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import RemoteError, UsageError
-from ..registry import RegistryClient, Target
-from ..registry.oci import MANIFEST_TYPES, sha256_digest
+from pipeyard.publish.registry import RegistryClient, Target
+from pipeyard.publish.registry.oci import MANIFEST_TYPES, sha256_digest
+from pipeyard_kit.errors import RemoteError, UsageError
 
 APPS = "b2i"
 # Always kept: what a Deployment without a pinned tag runs.
@@ -168,7 +168,7 @@ def prune_harbor(harbor: Any, project: str, *, keep: int, running: set[str]) -> 
     if current is None:
         harbor.create_retention(wanted)
         return f"created the retention policy of {project}: {detail}"
-    from ..harbor.policies import same_retention
+    from pipeyard.publish.harbor.policies import same_retention
 
     if same_retention(current, wanted):
         return f"retention of {project} unchanged: {detail}"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UsageError
-from ..yamlio import load_yaml
+from pipeyard_kit.errors import ConfigError, UsageError
+from pipeyard_kit.yamlio import load_yaml
 
 MIRROR_ENV = "B2I_MIRROR_URL"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -24,10 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from ..errors import UsageError
-from ..gitops.imageref import check_repository
-from ..registry.reference import TAG
-from ..yamlio import dump_yaml
+from pipeyard_kit.errors import UsageError
+from pipeyard_kit.refs import TAG, check_repository
+from pipeyard_kit.yamlio import dump_yaml
 
 APP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -69,7 +68,7 @@ class ChartSpec:
 
 
 def _skeleton() -> Traversable:
-    return resources.files("pipeyard").joinpath("charts/skeleton/chart")
+    return resources.files("pipeyard.charts").joinpath("skeleton/chart")
 
 
 def _fill(text: str, values: dict[str, Any], name: str) -> str:

@@ -7,27 +7,13 @@ import importlib
 
 import click
 
-from .. import __version__
-from .errors import debug_option, run_main, setup_logging
+from pipeyard_kit import __version__
+from pipeyard_kit.console import debug_option, run_main, setup_logging
 
-# name -> "module:attribute"; one line per subcommand (tests/test_layout.py checks each resolves).
-COMMANDS = {
-    "render": "pipeyard.cli.render_cmd:render",
-    "check": "pipeyard.cli.render_cmd:check",
-    "lint": "pipeyard.cli.lint_cmd:lint",
-    "init": "pipeyard.cli.init_cmd:init",
-    "providers": "pipeyard.cli.render_cmd:providers",
-    "base": "pipeyard.cli.build_cmd:base",
-    "build": "pipeyard.cli.build_cmd:build",
-    "publish": "pipeyard.cli.publish_cmd:publish",
-    "mirror": "pipeyard.cli.publish_cmd:mirror",
-    "registry": "pipeyard.cli.build_cmd:registry",
-    "demo": "pipeyard.cli.demo_cmd:demo",
-    "chart": "pipeyard.cli.chart_cmd:chart",
-    "b2i": "pipeyard.cli.b2i_cmd:b2i",
-    "release": "pipeyard.cli.release_cmd:release",
-    "updates": "pipeyard.cli.release_cmd:updates",
-}
+# name -> "module:attribute"; one module per command, named after it (tests/layout checks each resolves).
+COMMANDS = {name: f"pipeyard.cli.{name}:{name}" for name in (
+    "render", "check", "lint", "init", "providers", "base", "build", "publish", "mirror",
+    "registry", "demo", "chart", "b2i", "release", "updates")}
 
 
 class LazyGroup(click.Group):
@@ -52,3 +38,7 @@ def cli() -> None:
 def main() -> None:
     setup_logging()
     run_main(cli, "pipeyard")
+
+
+if __name__ == "__main__":
+    main()

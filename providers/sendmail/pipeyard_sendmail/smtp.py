@@ -1,0 +1,237 @@
+"""Sending a rendered mail with yagmail, retrying temporary SMTP failures.
+
+yagmail builds the envelope (headers, attachments) and opens the connection
+(plain, STARTTLS or SSL). Two of its defaults do not suit a report, so we
+adjust the message it builds: its text/plain part is the HTML source (we put
+our text twin there), and it wraps the HTML in a <div> and appends inline
+images after it (we keep our document whole and place images by Content-ID).
+Its Message-ID is a hash of From/To/Subject, which would give every weekly
+mail the same id, so we pass a unique one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mimetypes
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.charset import QP, Charset
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid, parseaddr
+from pathlib import Path
+
+import yagmail
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from yagmail.headers import resolve_addresses
+from yagmail.message import prepare_message
+
+from pipeyard_kit import trust
+from pipeyard_kit.errors import ConfigError, RemoteError
+
+log = logging.getLogger("pipeyard.sendmail")
+_ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+@dataclass(frozen=True)
+class Inline:
+    path: Path
+    cid: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class Mail:
+    sender: str
+    to: list[str]
+    subject: str
+    html: str
+    text: str
+    cc: list[str] = field(default_factory=list)
+    attachments: list[Path] = field(default_factory=list)
+    inline: list[Inline] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to, *self.cc]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 25
+    security: str = "none"
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    retries: int = 3
+    ca_pem: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"SMTP server {self.host}:{self.port}"
+
+
+def sender_address(value: str) -> tuple[str, str]:
+    """(display name, address) of EMAIL_FROM; accepts 'a@b.c' and 'Name <a@b.c>'."""
+    name, addr = parseaddr(value or "")
+    if not addr or not _ADDRESS.match(addr):
+        raise ConfigError(f"EMAIL_FROM={value!r} is not an email address",
+                          fix="use e.g. sonar@example.com or \"Sonar reports <sonar@example.com>\"")
+    return name, addr
+
+
+def inline_images(paths: list[Path]) -> list[Inline]:
+    out = []
+    for i, path in enumerate(paths, 1):
+        kind = mimetypes.guess_type(path.name)[0] or ""
+        if not kind.startswith("image/"):
+            raise ConfigError(f"--inline {path} is not an image (PNG, JPEG, GIF)",
+                              fix="use --attach for other files")
+        out.append(Inline(path=path, cid=f"inline{i}.{path.stem.replace(' ', '_')}@pipeyard"))
+    return out
+
+
+def _utf8_qp() -> Charset:
+    # Quoted-printable keeps the source readable and ~25% smaller than base64 (Gmail clips at 102 KB).
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    return charset
+
+
+def build_message(mail: Mail) -> MIMEMultipart:
+    name, addr = sender_address(mail.sender)
+    addresses = resolve_addresses(addr, addr, mail.to, mail.cc or None, None)
+    domain = addr.rsplit("@", 1)[1]
+    msg = prepare_message(addr, addr, addresses, mail.subject, [mail.html],
+                          [str(p) for p in mail.attachments] or None, None, "utf-8",
+                          prettify_html=False, message_id=make_msgid(domain=domain), group_messages=False)
+    msg.replace_header("From", formataddr((name, addr)) if name else addr)
+    alternative = msg.get_payload()[0]
+    related = alternative.get_payload()[1]
+    alternative.get_payload()[0] = MIMEText(mail.text, "plain", _utf8_qp())
+    related.get_payload()[0] = MIMEText(mail.html, "html", _utf8_qp())
+    for part in msg.get_payload()[1:]:
+        # yagmail marks only application/* as attachments; a PNG or a log would show inline.
+        if part.get("Content-Disposition") is None:
+            part.add_header("Content-Disposition", "attachment", filename=part.get_filename() or "attachment")
+    for image in mail.inline:
+        part = MIMEImage(image.path.read_bytes(), _subtype=(mimetypes.guess_type(image.name)[0] or "image/png")[6:])
+        part.add_header("Content-ID", f"<{image.cid}>")
+        part.add_header("Content-Disposition", "inline", filename=image.name)
+        related.attach(part)
+    return msg
+
+
+class _Temporary(Exception):
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _code_text(code: int, text: bytes | str) -> str:
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _classify(exc: Exception, cfg: SmtpConfig, sender: str) -> Exception:
+    """A permanent RemoteError, or _Temporary for what is worth another attempt."""
+    where = cfg.where
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return RemoteError(f"{where} rejected the login of {cfg.user} ({_code_text(exc.smtp_code, exc.smtp_error)})",
+                           fix="check SMTP_USER and SMTP_PASSWORD (or SMTP_PASSWORD_FILE)")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return RemoteError(f"{where} does not support this on an unencrypted connection ({str(exc).rstrip('.')})",
+                           fix="set SMTP_SECURITY=starttls or ssl for a relay that needs a login, or unset SMTP_USER")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = {r: c for r, c in exc.recipients.items()}
+        if all(400 <= code < 500 for code, _ in refused.values()):
+            return _Temporary(f"recipients deferred: {', '.join(refused)}")
+        detail = "; ".join(f"{r} ({_code_text(c, m)})" for r, (c, m) in refused.items())
+        return RemoteError(f"{where} refused the recipients {detail}",
+                           fix="check EMAIL_TO_LIST / EMAIL_CC_LIST (--email-to / --email-cc)")
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        if 400 <= exc.smtp_code < 500:
+            return _Temporary(_code_text(exc.smtp_code, exc.smtp_error))
+        return RemoteError(f"{where} refused the sender {sender} ({_code_text(exc.smtp_code, exc.smtp_error)})",
+                           fix="set EMAIL_FROM to an address the relay accepts")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reason = _code_text(exc.smtp_code, exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            return _Temporary(reason)
+        return RemoteError(f"{where} refused the mail ({reason})",
+                           fix="read the server's reason; ask the mail admins if it persists")
+    if isinstance(exc, ssl.SSLError):
+        return RemoteError(f"TLS with {where} failed ({exc.reason or exc})",
+                           fix="check SMTP_SECURITY and SMTP_PORT, and add the relay's CA to CUSTOM_CA_CERTS")
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError, ConnectionError, OSError)):
+        return _Temporary(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    return exc
+
+
+def _send_once(message: str, mail: Mail, cfg: SmtpConfig, context: ssl.SSLContext) -> None:
+    _, addr = sender_address(mail.sender)
+    kwargs: dict[str, object] = {"timeout": cfg.timeout}
+    if cfg.security == "ssl":
+        kwargs["context"] = context
+    # smtp_skip_login: yagmail would log in as the sender; the relay's login may be another account.
+    client = yagmail.SMTP(user=addr, host=cfg.host, port=cfg.port, smtp_ssl=cfg.security == "ssl",
+                          smtp_starttls={"context": context} if cfg.security == "starttls" else False,
+                          smtp_skip_login=True, soft_email_validation=False, **kwargs)
+    try:
+        try:
+            client.login()
+            if cfg.user:
+                client.smtp.login(cfg.user, cfg.password or "")
+            refused = client.smtp.sendmail(addr, mail.recipients, message)
+        except Exception as exc:  # noqa: BLE001 - sorted into temporary and permanent below
+            raise _classify(exc, cfg, addr) from None
+        if refused:
+            detail = "; ".join(f"{r} ({_code_text(c, m)})" for r, (c, m) in refused.items())
+            # Retrying would send duplicates to the recipients who got it.
+            raise RemoteError(f"{cfg.where} delivered the mail but refused {detail}",
+                              fix="check those addresses in EMAIL_TO_LIST / EMAIL_CC_LIST")
+    finally:
+        with contextlib.suppress(OSError):  # a connection that failed mid-TLS may not quit cleanly
+            client.close()
+
+
+def send(mail: Mail, cfg: SmtpConfig, *, backoff: float = 2.0,
+         sleep: Callable[[float], None] = time.sleep) -> int:
+    """Send, retrying temporary failures with exponential backoff; returns the attempts used."""
+    message = build_message(mail).as_string()
+    context = trust.ssl_context(cfg.ca_pem)
+    attempts = 0
+    retrying = Retrying(stop=stop_after_attempt(cfg.retries + 1), retry=retry_if_exception_type(_Temporary),
+                        wait=wait_exponential(multiplier=backoff, max=60), sleep=sleep, reraise=False)
+
+    def attempt() -> None:
+        nonlocal attempts
+        attempts += 1
+        try:
+            _send_once(message, mail, cfg, context)
+        except _Temporary as exc:
+            log.warning("%s: temporary failure (%s), attempt %d of %d", cfg.where, exc.reason, attempts,
+                        cfg.retries + 1)
+            raise
+
+    try:
+        retrying(attempt)
+    except RetryError as exc:
+        reason = exc.last_attempt.exception().reason  # type: ignore[union-attr]
+        raise RemoteError(f"could not send the mail through {cfg.where} after {attempts} attempt"
+                          f"{'s' if attempts != 1 else ''} ({reason})",
+                          fix="check SMTP_HOST, SMTP_PORT and SMTP_SECURITY and that the runner may reach the "
+                              "relay; raise SMTP_RETRIES for a flaky relay") from None
+    log.info("mail '%s' sent to %s through %s", mail.subject, ", ".join(mail.recipients), cfg.where)
+    return attempts

@@ -1,0 +1,45 @@
+"""`pipeyard build`: the provider images, through the Docker Engine API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeyard_kit.console import debug_option
+from pipeyard_kit.errors import UsageError
+
+
+@click.command()
+@click.argument("providers", nargs=-1)
+@click.option("--site", "site_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Site file whose non-secret defaults and CA certificates are baked in "
+                   "[default: $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout].")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Extra tag for every image (repeatable); images are always tagged with the version.")
+@click.option("--no-cache", is_flag=True, help="Rebuild every layer.")
+@click.option("--verbose", "-v", is_flag=True, help="Print the build output of every step.")
+@debug_option
+def build(providers: tuple[str, ...], site_path: Path | None, tags: tuple[str, ...], no_cache: bool,
+          verbose: bool) -> None:
+    """Build the provider images (all of them when no PROVIDER is given)."""
+    from pipeyard.images.build import BuildRequest, build_images, check_tags
+    from pipeyard.images.containers import engine
+    from pipeyard.images.progress import stderr_console
+    from pipeyard.model.provider import load_providers, repo_root
+    from pipeyard.model.site import find_site, load_site
+
+    # Everything a user can get wrong is checked before the engine starts.
+    root = repo_root()
+    selected = load_providers(root, list(providers) or None)
+    check_tags(tags)
+    if site_path is not None and not site_path.is_file():
+        raise UsageError(f"--site {site_path}: no such file", fix="pass the path of a site file")
+    site = load_site(site_path or find_site(root), load_providers(root))
+    console = stderr_console()
+    request = BuildRequest(root=root, providers=selected, site=site, tags=tags, no_cache=no_cache)
+    with engine() as eng:
+        results = build_images(eng, request, console=console, verbose=verbose)
+    for r in results:
+        for tag in r.tags:
+            click.echo(tag)

@@ -1,0 +1,63 @@
+"""`pipeyard lint [FILE]`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from pipeyard.check.lint import lint_offline, lint_remote
+from pipeyard.check.merge import TemplateSource
+from pipeyard.model.provider import repo_root
+from pipeyard.model.site import find_site, load_site
+from pipeyard.render.outputs import TEMPLATES_DIR
+from pipeyard_kit.errors import UsageError, ValidationError
+
+
+def template_source(templates: Path | None, component_project: str | None) -> TemplateSource:
+    if templates is None:
+        try:
+            root = repo_root(Path(__file__).parent)
+        except UsageError:
+            raise UsageError("no rendered templates to lint against (pipeyard runs outside its checkout)",
+                             fix="pass --templates DIR, a checkout of the component project") from None
+        templates = root / TEMPLATES_DIR
+        site = load_site(find_site(root))
+    else:
+        site = load_site(None)
+    if not (templates / "templates").is_dir():
+        raise UsageError(f"{templates} holds no rendered templates", fix="pass --templates pipeline-templates/")
+    return TemplateSource(templates, component_project or site.component_project)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), default=".gitlab-ci.yml")
+@click.option("--templates", type=click.Path(file_okay=False, path_type=Path),
+              help="The rendered component project (default: this checkout's pipeline-templates/).")
+@click.option("--component-project", help="host/group/project of pipeyard's component project, as included.")
+@click.option("--gitlab-url", envvar="GITLAB_URL", help="Also validate through GitLab's CI lint API here.")
+@click.option("--token", envvar="GITLAB_TOKEN", help="API token for --gitlab-url (or GITLAB_TOKEN).")
+@click.option("--project", "project", envvar="CI_PROJECT_PATH",
+              help="Project (id or path) whose context GitLab lints in.")
+def lint(file: Path, templates: Path | None, component_project: str | None, gitlab_url: str | None,
+         token: str | None, project: str | None) -> None:
+    """Validate a consumer .gitlab-ci.yml: offline, and with --gitlab-url also by GitLab."""
+    if not file.is_file():
+        raise UsageError(f"{file}: no such file", fix="pass the path of a .gitlab-ci.yml")
+    result = lint_offline(file, template_source(templates, component_project), file.parent)
+    problems = list(result.problems)
+    if gitlab_url:
+        if not token:
+            token_file = os.environ.get("GITLAB_TOKEN_FILE")
+            token = Path(token_file).read_text().strip() if token_file else None
+        if not token or not project:
+            raise UsageError("--gitlab-url needs --token (or GITLAB_TOKEN) and --project",
+                             fix="pass both, or drop --gitlab-url for an offline lint")
+        problems += lint_remote(file, gitlab_url, token, project)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if problems:
+        raise ValidationError(f"{file}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    where = " and GitLab's lint API" if gitlab_url else ""
+    click.echo(f"{file}: valid ({len(result.jobs())} jobs: {', '.join(result.jobs())}; checked offline{where})")

@@ -1,0 +1,22 @@
+"""`pipeyard providers`: the providers, their images, jobs and commands."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeyard.model.provider import load_providers, repo_root
+
+
+@click.command()
+def providers() -> None:
+    """List the providers, their images and jobs."""
+    root = repo_root()
+    table = Table(title="pipeyard providers")
+    for col in ("provider", "image", "base", "hidden jobs", "CLIs"):
+        table.add_column(col)
+    for p in load_providers(root):
+        table.add_row(p.name, p.image_name, p.base, ", ".join(f".{p.job_prefix}-{j.name}" for j in p.jobs),
+                      ", ".join(p.cli))
+    Console(width=140).print(table)

@@ -1,0 +1,113 @@
+"""`pipeyard publish`: push the images by digest, then tag; with --harbor, manage the project."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeyard_kit import __version__
+from pipeyard_kit.console import debug_option
+
+CREDENTIALS_HELP = ("Credentials: PIPEYARD_REGISTRY_USERNAME and PIPEYARD_REGISTRY_PASSWORD (or "
+                    "PIPEYARD_REGISTRY_PASSWORD_FILE); with --harbor, HARBOR_USERNAME and HARBOR_PASSWORD "
+                    "(or HARBOR_PASSWORD_FILE). Loopback registries and hosts in PIPEYARD_PLAIN_HTTP are "
+                    "spoken to over plain HTTP. PIPEYARD_RETRIES and PIPEYARD_RETRY_BACKOFF tune retries.")
+
+
+@contextmanager
+def docker_client() -> Iterator[Any]:
+    """The local image store through the Docker API (Docker Engine, or a podman service started here)."""
+    from pipeyard.images.containers import engine
+
+    with engine() as eng:
+        yield eng.client
+
+
+def _secrets_dir(host: str) -> Path:
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "pipeyard" / "harbor" / host.replace(":", "_")
+
+
+@click.command(epilog=CREDENTIALS_HELP)
+@click.argument("providers", nargs=-1)
+@click.option("--registry", metavar="HOST[:PORT]/PROJECT", envvar="PIPEYARD_REGISTRY",
+              help="Where to push [default: $PIPEYARD_REGISTRY; else the embedded registry "
+                   "127.0.0.1:5000/pipeyard, started if it is not running; with --harbor, "
+                   "HARBOR_HOST/pipeyard].")
+@click.option("--harbor", "harbor_url", metavar="URL", envvar="HARBOR_URL",
+              help="Harbor to set up first (project, robots, retention, immutable tags, GC) and push to "
+                   "[default: $HARBOR_URL].")
+@click.option("--version", "version", default=__version__, show_default=True,
+              help="Version to publish; the local images are localhost/pipeyard/NAME:VERSION.")
+@click.option("--tag", "extra_tags", multiple=True, metavar="TAG", help="Extra tag (repeatable).")
+@click.option("--latest/--no-latest", default=None,
+              help="Tag `latest` [default: only on the default branch (CI_DEFAULT_BRANCH, else "
+                   "main/master)].")
+@click.option("--robot-secrets", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="With --harbor: write new robot secrets here, mode 0600 "
+                   "[default: ~/.config/pipeyard/harbor/HOST].")
+@click.option("--show-robot-secrets", is_flag=True,
+              help="With --harbor: print each new robot secret once on stdout (Harbor shows it only at "
+                   "creation).")
+@click.option("--no-gc", is_flag=True,
+              help="With --harbor: leave the GC schedule alone (it needs a system admin).")
+@click.option("--setup-only", is_flag=True,
+              help="With --harbor: set up the project and policies, push nothing.")
+@debug_option
+def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | None, version: str,
+            extra_tags: tuple[str, ...], latest: bool | None, robot_secrets: Path | None,
+            show_robot_secrets: bool, no_gc: bool, setup_only: bool) -> None:
+    """Push provider images by digest, then tag them: version, major, git sha, latest on the default branch.
+
+    PROVIDERS default to all of them. A re-publish with nothing changed uploads nothing and says so.
+    """
+    from pipeyard.model.provider import load_providers, repo_root
+    from pipeyard.publish import images as pub
+    from pipeyard.publish.harbor import HarborClient, SecretSink, provision, validate_project_name
+    from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+    from pipeyard.publish.registry.credentials import env_hint, from_env
+    from pipeyard_kit.errors import UsageError
+
+    # Everything a user can get wrong is checked before any server is called.
+    selected = load_providers(repo_root(), list(providers) or None)
+    if (setup_only or robot_secrets or show_robot_secrets or no_gc) and not harbor_url:
+        raise UsageError("--setup-only, --robot-secrets, --show-robot-secrets and --no-gc need --harbor",
+                         fix="add --harbor URL (or set HARBOR_URL)")
+    harbor = None
+    if harbor_url:
+        if "://" not in harbor_url:
+            harbor_url = f"https://{harbor_url}"
+        project = Target.split(registry)[2].split("/")[0] if registry else "pipeyard"
+        validate_project_name(project)  # Harbor's own rules, before anything is called
+        credentials = from_env("HARBOR", required=True)
+        hint = env_hint("HARBOR")
+        harbor = HarborClient(harbor_url, credentials)  # type: ignore[arg-type]
+        target = Target.parse(registry) if registry else Target(harbor.host, project, harbor.scheme)
+    else:
+        credentials = from_env("PIPEYARD_REGISTRY")
+        hint = env_hint("PIPEYARD_REGISTRY")
+        target = Target.parse(registry or pub.EMBEDDED)
+
+    if harbor is not None:
+        sink = SecretSink(robot_secrets or _secrets_dir(harbor.host),
+                          show=click.echo if show_robot_secrets else None)
+        result = provision(harbor, target.project, sink, gc=not no_gc)
+        for line in result.lines():
+            click.echo(line)
+        if setup_only:
+            return
+    elif registry is None:
+        pub.start_embedded(target, echo=lambda m: click.echo(m, err=True))
+
+    client = RegistryClient(target.host, scheme=target.scheme, credentials=credentials, credential_hint=hint)
+    client.ping()  # a wrong address or login fails here, before the container engine starts
+    tags = pub.plan_tags(version, sha=pub.git_sha(), release=os.environ.get("CI_COMMIT_TAG"),
+                         extra=extra_tags, latest=pub.on_default_branch() if latest is None else latest)
+    images = [pub.LocalImage(p.image_name, pub.local_ref(p.image_name, version)) for p in selected]
+    with docker_client() as store:
+        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo)

@@ -1,0 +1,194 @@
+"""`pipeyard release ...`: the steps of pipeyard's own pipeline (.gitlab-ci.yml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeyard_kit import __version__
+from pipeyard_kit.console import debug_option
+
+REGISTRY_HELP = ("Credentials: PIPEYARD_REGISTRY_USERNAME and PIPEYARD_REGISTRY_PASSWORD (or "
+                 "PIPEYARD_REGISTRY_PASSWORD_FILE). Loopback registries and hosts in PIPEYARD_PLAIN_HTTP are spoken "
+                 "to over plain HTTP.")
+
+
+TOKEN_VAR = "PIPEYARD_GITLAB_TOKEN"
+
+
+digests_option = click.option("--digests", "digests", type=click.Path(file_okay=False, path_type=Path),
+                              default=Path(".pipeyard-ci"), show_default=True,
+                              help="Folder of the per-provider digest records (<provider>.json).")
+
+
+def _registry(registry: str):
+    from pipeyard.publish.registry import RegistryClient, Target
+    from pipeyard.publish.registry.credentials import env_hint, from_env
+
+    target = Target.parse(registry)
+    client = RegistryClient(target.host, scheme=target.scheme, credentials=from_env("PIPEYARD_REGISTRY"),
+                            credential_hint=env_hint("PIPEYARD_REGISTRY"))
+    return target, client
+
+
+def gitlab_token() -> str:
+    from pipeyard_kit import secrets
+    from pipeyard_kit.errors import ConfigError
+
+    try:
+        token = secrets.read(TOKEN_VAR)[0]
+    except secrets.SecretFileError as exc:
+        raise ConfigError(str(exc)) from None
+    if not token:
+        raise ConfigError(f"{TOKEN_VAR} is not set",
+                          fix=f"set {TOKEN_VAR} (or {TOKEN_VAR}_FILE) as a masked CI/CD variable: an access token "
+                              "with api scope")
+    return token
+
+
+@click.group()
+def release() -> None:
+    """pipeyard's own release steps: per-pipeline pushes, promotion by digest, catalog release, Harbor."""
+
+
+@release.command("push", epilog=REGISTRY_HELP)
+@click.argument("providers", nargs=-1)
+@click.option("--registry", required=True, envvar="PIPEYARD_REGISTRY", metavar="HOST[:PORT]/PROJECT",
+              help="Registry project to push to [default: $PIPEYARD_REGISTRY].")
+@click.option("--tag", required=True, metavar="TAG", help="The one tag to push, e.g. ci-$CI_PIPELINE_ID.")
+@digests_option
+@click.option("--version", "version", default=__version__, show_default=True,
+              help="Local images to push: localhost/pipeyard/IMAGE:VERSION, as `pipeyard build` tags them.")
+@debug_option
+def push(providers: tuple[str, ...], registry: str, tag: str, digests: Path, version: str) -> None:
+    """Push built images by digest under one per-pipeline tag and record their digests."""
+    from pipeyard.cli.publish import docker_client
+    from pipeyard.model.provider import load_providers, repo_root
+    from pipeyard.release.promote import check_tag, push_ci
+
+    check_tag(tag)
+    selected = load_providers(repo_root(), list(providers) or None)
+    target, client = _registry(registry)
+    client.ping()
+    with docker_client() as store:
+        records = push_ci(store, [(p.name, p.image_name) for p in selected], target, client, tag, digests,
+                          version=version, echo=click.echo)
+    for r in records:
+        click.echo(f"{r.provider}: {r.registry}/{r.repository}:{r.tag}@{r.digest} -> {digests}/{r.provider}.json")
+
+
+@release.command("bases", epilog=REGISTRY_HELP)
+@click.argument("releases", nargs=-1, required=True)
+@click.option("--registry", required=True, envvar="PIPEYARD_BASE_REGISTRY", metavar="HOST[:PORT]/PROJECT",
+              help="Where the bases go, as REGISTRY/debian:RELEASE [default: $PIPEYARD_BASE_REGISTRY].")
+@debug_option
+def bases(releases: tuple[str, ...], registry: str) -> None:
+    """Push the bootstrapped Debian bases (localhost/pipeyard/debian:RELEASE) to the base registry."""
+    from pipeyard.cli.publish import docker_client
+    from pipeyard.publish.registry import Target
+    from pipeyard.release.promote import push_bases
+    from pipeyard_kit.errors import ConfigError
+
+    if Target.split(registry)[1] == "localhost":
+        raise ConfigError(f"--registry {registry} is the local image store, not a registry",
+                          fix="set base_registry in the site file to a Harbor project, or set "
+                              "PIPEYARD_BOOTSTRAP_BASES=false when it is a proxy cache")
+    target, client = _registry(registry)
+    client.ping()
+    with docker_client() as store:
+        for ref in push_bases(store, list(releases), target, client, echo=click.echo):
+            click.echo(ref)
+
+
+@release.command("promote", epilog=REGISTRY_HELP)
+@click.argument("providers", nargs=-1)
+@click.option("--registry", required=True, envvar="PIPEYARD_REGISTRY", metavar="HOST[:PORT]/PROJECT",
+              help="Registry project of the release tags [default: $PIPEYARD_REGISTRY].")
+@digests_option
+@click.option("--version", "tag", required=True, envvar="CI_COMMIT_TAG", metavar="TAG",
+              help="The release tag, e.g. v1.4.2 [default: $CI_COMMIT_TAG]; it must match pipeyard's version.")
+@debug_option
+def promote(providers: tuple[str, ...], registry: str, digests: Path, tag: str) -> None:
+    """Tag the tested digests VERSION, MAJOR and MAJOR.MINOR, copying manifests; nothing is rebuilt."""
+    from pipeyard.release.promote import promote as do_promote
+    from pipeyard.release.promote import read_records, release_version, write_release
+
+    version = release_version(tag)
+    records = read_records(digests, list(providers) or None)
+    target, client = _registry(registry)
+    promoted = do_promote(client, target, records, version, echo=click.echo)
+    path = write_release(digests, version, promoted)
+    moved = sum(len(p.moved) for p in promoted)
+    click.echo(f"promoted {len(promoted)} images to {', '.join(version.tags)} ({moved} tags moved, "
+               f"0 blobs uploaded); record: {path}")
+
+
+@release.command("catalog")
+@click.option("--gitlab-url", required=True, envvar="CI_SERVER_URL", help="GitLab [default: $CI_SERVER_URL].")
+@click.option("--project", "project_path", envvar="PIPEYARD_COMPONENT_PROJECT", metavar="GROUP/PROJECT",
+              help="The component project [default: $PIPEYARD_COMPONENT_PROJECT, else the site file's "
+                   "component_project].")
+@click.option("--version", "tag", required=True, envvar="CI_COMMIT_TAG", metavar="TAG",
+              help="The release tag [default: $CI_COMMIT_TAG]; it must match pipeyard's version.")
+@digests_option
+@debug_option
+def catalog(gitlab_url: str, project_path: str | None, tag: str, digests: Path) -> None:
+    """Publish pipeline-templates/ as a CI/CD catalog release of the component project.
+
+    The token comes from PIPEYARD_GITLAB_TOKEN (or PIPEYARD_GITLAB_TOKEN_FILE).
+    """
+    import json
+
+    from pipeyard.model.provider import load_providers, repo_root
+    from pipeyard.model.site import find_site, load_site
+    from pipeyard.release.catalog import client, component_names, publish_catalog, release_notes
+    from pipeyard.release.promote import release_version
+    from pipeyard.render.outputs import TEMPLATES_DIR
+
+    version = release_version(tag)
+    root = repo_root()
+    site = load_site(find_site(root), load_providers(root))
+    project_path = project_path or site.component_project.split("/", 1)[1]
+    templates = root / TEMPLATES_DIR
+    token = gitlab_token()
+    images = []
+    record = digests / "release.json"
+    if record.is_file():
+        images = json.loads(record.read_text(encoding="utf-8")).get("images", [])
+    host = gitlab_url.split("://", 1)[-1].rstrip("/")
+    notes = release_notes(version, f"{host}/{project_path}", component_names(templates), images)
+    gl = client(gitlab_url, token, what="a catalog release")
+    publish_catalog(gl, project_path, version, templates, notes=notes, echo=click.echo, url=gitlab_url,
+                    token_var=TOKEN_VAR)
+
+
+@release.command("harbor")
+@click.option("--harbor", "harbor_url", required=True, envvar="HARBOR_URL", metavar="URL",
+              help="Harbor [default: $HARBOR_URL].")
+@click.option("--registry", envvar="PIPEYARD_REGISTRY", metavar="HOST/PROJECT",
+              help="The project is its first path part [default: $PIPEYARD_REGISTRY].")
+@click.option("--project", help="The Harbor project (instead of --registry).")
+@click.option("--no-gc", is_flag=True, help="Leave the GC schedule alone (it needs a system admin).")
+@debug_option
+def harbor(harbor_url: str, registry: str | None, project: str | None, no_gc: bool) -> None:
+    """Apply the Harbor policies: tag retention, immutable release tags, weekly GC.
+
+    Credentials: HARBOR_USERNAME and HARBOR_PASSWORD (or HARBOR_PASSWORD_FILE).
+    """
+    from pipeyard.publish.harbor import HarborClient
+    from pipeyard.publish.registry import Target
+    from pipeyard.publish.registry.credentials import from_env
+    from pipeyard.release.promote import apply_policies
+    from pipeyard_kit.errors import UsageError
+
+    if not project:
+        if not registry:
+            raise UsageError("no Harbor project given", fix="pass --project NAME or --registry HOST/PROJECT")
+        project = Target.split(registry)[2].split("/")[0]
+    if "://" not in harbor_url:
+        harbor_url = f"https://{harbor_url}"
+    client = HarborClient(harbor_url, from_env("HARBOR", required=True))  # type: ignore[arg-type]
+    summary = apply_policies(client, project, gc=not no_gc)
+    for line in summary.lines():
+        click.echo(line)

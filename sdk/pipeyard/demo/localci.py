@@ -1,0 +1,90 @@
+"""Run a consumer pipeline for real with gitlab-ci-local, no GitLab server needed.
+
+gitlab-ci-local resolves `include: component` and `include: project` from its
+state folder (.gitlab-ci-local/includes/<host>/<project>/<ref>/) before it tries
+the network, so staging the rendered component project there makes the example
+projects run exactly as they would against the released templates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeyard_kit import __version__
+from pipeyard_kit.errors import BuildError, UsageError
+
+CONSUMER_REMOTE = "https://gitlab.example.com/acme/{name}.git"
+
+
+def gitlab_ci_local(root: Path) -> Path:
+    exe = root / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
+    if not exe.exists():
+        raise UsageError(f"gitlab-ci-local is not installed ({exe} is missing)", fix="run `make setup`")
+    return exe
+
+
+@dataclass
+class LocalProject:
+    path: Path
+    tool: Path
+
+    def run(self, *args: str, variables: dict[str, str] | None = None, env: dict[str, str] | None = None,
+            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+        cmd = [str(self.tool), *args]
+        for key, value in (variables or {}).items():
+            cmd += ["--variable", f"{key}={value}"]
+        if variables:
+            # Tests set predefined variables on purpose (pipeline source, tag, MR id).
+            cmd += ["--ignore-predefined-vars", ",".join(variables)]
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, env=full_env, timeout=timeout)
+
+    def jobs(self, variables: dict[str, str] | None = None) -> list[str]:
+        """The jobs a pipeline with these predefined variables would run (rules applied)."""
+        out = self.run("--list-json", variables=variables)
+        if out.returncode != 0:
+            raise BuildError(f"gitlab-ci-local could not list the jobs of {self.path.name}: "
+                             f"{(out.stderr or out.stdout).strip().splitlines()[-1:]}")
+        listing = json.loads(out.stdout[out.stdout.index("["):])
+        return sorted(j["name"] for j in listing if j.get("when") != "never")
+
+    def preview(self) -> str:
+        out = self.run("--preview")
+        if out.returncode != 0:
+            raise BuildError(f"gitlab-ci-local --preview failed for {self.path.name}: {out.stderr.strip()}")
+        return out.stdout
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "pipeyard", "GIT_AUTHOR_EMAIL": "ci@example.com",
+                        "GIT_COMMITTER_NAME": "pipeyard", "GIT_COMMITTER_EMAIL": "ci@example.com"})
+
+
+def stage_project(source: Path, dest: Path, templates: Path, component_project: str, *,
+                  branch: str = "main", default_branch: str = "main", root: Path) -> LocalProject:
+    """Copy a consumer project into a fresh git repository with the templates staged."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".gitlab-ci-local", "node_modules", "target"))
+    _git(dest, "init", "-q", "-b", default_branch)
+    _git(dest, "remote", "add", "origin", CONSUMER_REMOTE.format(name=source.name))
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "example project")
+    # As a clone would have it, so CI_DEFAULT_BRANCH is read from origin/HEAD.
+    _git(dest, "update-ref", f"refs/remotes/origin/{default_branch}", "HEAD")
+    _git(dest, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default_branch}")
+    if branch != default_branch:
+        _git(dest, "checkout", "-q", "-b", branch)
+    host, project_path = component_project.split("/", 1)
+    consumer_host = CONSUMER_REMOTE.split("/")[2]
+    # gitlab-ci-local keys the cache by the consumer's own remote host.
+    cache = dest / ".gitlab-ci-local" / "includes" / consumer_host / project_path / __version__
+    shutil.copytree(templates, cache)
+    (dest / ".gitlab-ci-local" / ".gitignore").write_text("*\n")
+    return LocalProject(path=dest, tool=gitlab_ci_local(root))

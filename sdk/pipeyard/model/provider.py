@@ -1,0 +1,285 @@
+"""The provider model: providers/<name>/provider.yaml, validated and typed.
+
+provider.yaml is the single source of truth. The templates, the entrypoints'
+environment validation and the README tables are all generated from it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from pipeyard_kit.errors import ModelError, UsageError
+from pipeyard_kit.yamlio import load_yaml
+
+# Files every provider folder must have: the same skeleton everywhere. {package} is the provider's
+# own Python package; Dockerfile, pyproject.toml, README.md's table and provider.json are generated.
+SKELETON = ("provider.yaml", "Dockerfile", "README.md", "pyproject.toml", "tests/smoke.sh",
+            "{package}/__init__.py", "{package}/provider.json")
+
+INPUT_TYPES = {"string": "string", "url": "string", "path": "string", "enum": "string",
+               "email-list": "string", "integer": "number", "boolean": "boolean"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    type: str
+    description: str
+    input: str | None = None
+    default: Any = None
+    options: tuple[str, ...] = ()
+    required: bool = False
+    secret: bool = False
+    flag: str | bool | None = None
+    short: str | None = None
+    commands: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def input_type(self) -> str:
+        return INPUT_TYPES[self.type]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"env": self.env, "type": self.type, "description": self.description,
+                                "required": self.required, "secret": self.secret}
+        optional = {"input": self.input, "default": self.default, "options": list(self.options) or None,
+                    "flag": self.flag, "short": self.short, "commands": list(self.commands) or None,
+                    "minimum": self.minimum, "maximum": self.maximum}
+        data.update({k: v for k, v in optional.items() if v is not None})
+        return data
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    stage: str
+    when: str
+    script: tuple[str, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    description: str
+    path: Path
+    image: dict[str, Any]
+    tools: dict[str, dict[str, Any]]
+    cli: tuple[str, ...]
+    jobs: tuple[Job, ...]
+    settings: tuple[Setting, ...]
+    job_prefix: str
+    python_requires: tuple[str, ...] = ()
+    entry_points: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> str:
+        """The provider's own Python package, in its folder: pipeyard_<name with _ for ->."""
+        return package_of(self.name)
+
+    @property
+    def distribution(self) -> str:
+        return f"pipeyard-{self.name}"
+
+    @property
+    def console_scripts(self) -> dict[str, str]:
+        """Console script -> entry point (module:function) of the provider's distribution."""
+        return dict(zip(self.cli, self.entry_points, strict=True))
+
+    @property
+    def image_name(self) -> str:
+        return self.image["name"]
+
+    @property
+    def base(self) -> str:
+        return self.image["base"]
+
+    @property
+    def user(self) -> int:
+        return self.image.get("user", 10001)
+
+    def setting(self, env: str) -> Setting:
+        for s in self.settings:
+            if s.env == env:
+                return s
+        raise KeyError(env)
+
+
+@cache
+def provider_schema() -> dict[str, Any]:
+    text = resources.files("pipeyard.model").joinpath("schemas/provider.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = []
+    for p in error.absolute_path:
+        parts.append(f"[{p}]" if isinstance(p, int) else (("." if parts else "") + str(p)))
+    return "".join(parts) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One line naming the key and the fix, not jsonschema's wall of text."""
+    v = error.validator
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"{_key_path(error)}: missing required key '{missing}': add it"
+    if v == "additionalProperties":
+        extra = error.message.split("'")[1] if "'" in error.message else error.message
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{_key_path(error)}: unknown key '{extra}': remove it or use one of {', '.join(allowed)}"
+    if v == "enum":
+        return f"{_key_path(error)}: {error.instance!r} is not allowed: use one of {', '.join(map(str, error.validator_value))}"
+    if v == "pattern":
+        return f"{_key_path(error)}: {error.instance!r} does not match {error.validator_value}: rename it"
+    if v == "type":
+        return f"{_key_path(error)}: expected {error.validator_value}, got {type(error.instance).__name__}: change the value"
+    if v == "not":
+        return f"{_key_path(error)}: a secret setting takes no input and no default: remove them (secrets come from CI/CD variables only)"
+    return f"{_key_path(error)}: {error.message}"
+
+
+def _best_error(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationError:
+    return jsonschema.exceptions.best_match(errors)
+
+
+def package_of(name: str) -> str:
+    return "pipeyard_" + name.replace("-", "_")
+
+
+def _entry_points(name: str, cli: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(script names, entry points): NAME runs <package>.cli:main; NAME=module:function says so."""
+    names, entries = [], []
+    for item in cli:
+        script, _, entry = item.partition("=")
+        names.append(script)
+        entries.append(entry or f"{package_of(name)}.cli:main")
+    return tuple(names), tuple(entries)
+
+
+def parse_provider(path: Path, data: Any) -> Provider:
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a mapping at the top level", fix="see providers/maven/provider.yaml for the layout")
+    errors = list(jsonschema.Draft202012Validator(provider_schema()).iter_errors(data))
+    if errors:
+        raise ModelError(f"{path}: {_describe(_best_error(errors))}")
+    folder = path.parent.name
+    if data["name"] != folder:
+        raise ModelError(f"{path}: name: '{data['name']}' differs from its folder '{folder}': make them equal")
+    settings = tuple(Setting(env=s["env"], type=s["type"], description=s["description"], input=s.get("input"),
+                             default=s.get("default"), options=tuple(s.get("options", ())),
+                             required=s.get("required", False), secret=s.get("secret", False),
+                             flag=s.get("flag"), short=s.get("short"), commands=tuple(s.get("commands", ())),
+                             minimum=s.get("minimum"), maximum=s.get("maximum"))
+                     for s in data["settings"])
+    _check_settings(path, settings)
+    _check_image_env(path, data["image"].get("env", {}), settings)
+    jobs = tuple(Job(name=n, description=j["description"], stage=j["stage"], when=j["when"],
+                     script=tuple(j["script"]),
+                     extra={k: v for k, v in j.items() if k not in {"description", "stage", "when", "script"}})
+                 for n, j in data["jobs"].items())
+    cli, entry_points = _entry_points(data["name"], data["cli"])
+    for script, entry in zip(cli, entry_points, strict=True):
+        module = entry.split(":", 1)[0]
+        if module.split(".", 1)[0] != package_of(data["name"]):
+            raise ModelError(f"{path}: cli: {script} runs {entry}, outside the provider's own package "
+                             f"{package_of(data['name'])}", fix="point it at a module of the provider's package")
+    return Provider(name=data["name"], description=data["description"], path=path.parent, image=data["image"],
+                    tools=data["tools"], cli=cli, jobs=jobs, settings=settings,
+                    job_prefix=data.get("job_prefix", data["name"]),
+                    python_requires=tuple(data.get("python", {}).get("requires", ())), entry_points=entry_points)
+
+
+def _check_settings(path: Path, settings: tuple[Setting, ...]) -> None:
+    seen_env: set[str] = set()
+    seen_input: set[str] = set()
+    seen_flags: set[str] = set()
+    reserved = {"stage", "job-prefix", "registry", "tags"}
+    for i, s in enumerate(settings):
+        where = f"{path}: settings[{i}]"
+        if s.env in seen_env:
+            raise ModelError(f"{where}.env: {s.env} is declared twice: keep one")
+        seen_env.add(s.env)
+        if s.input:
+            if s.input in seen_input or s.input in reserved or s.input.endswith("-stage"):
+                raise ModelError(f"{where}.input: '{s.input}' is taken: choose another input name")
+            seen_input.add(s.input)
+        if s.required and s.default is not None:
+            raise ModelError(f"{where}: {s.env} is required and has a default: drop one of them")
+        if s.type == "enum" and s.default is not None and s.default not in s.options:
+            raise ModelError(f"{where}.default: {s.default!r} is not one of {', '.join(s.options)}: fix the default")
+        if s.type == "integer" and s.default is not None and not isinstance(s.default, int):
+            raise ModelError(f"{where}.default: {s.default!r} is not an integer: fix the default")
+        if (s.minimum is not None or s.maximum is not None) and s.type != "integer":
+            raise ModelError(f"{where}: minimum and maximum bound integer settings only: drop them or make "
+                             f"{s.env} an integer")
+        if isinstance(s.default, int) and not isinstance(s.default, bool) and (
+                (s.minimum is not None and s.default < s.minimum) or (s.maximum is not None and s.default > s.maximum)):
+            raise ModelError(f"{where}.default: {s.default} lies outside minimum..maximum: fix the default")
+        flag = None if s.secret or s.flag is False else (s.flag or s.input)
+        if flag:
+            for command in s.commands or ("",):
+                key = f"{command}:--{flag}"
+                if key in seen_flags:
+                    raise ModelError(f"{where}: the flag --{flag} is taken{f' in {command}' if command else ''}: "
+                                     "set another `flag:`")
+                seen_flags.add(key)
+        if s.type == "boolean" and s.default is not None and not isinstance(s.default, bool):
+            raise ModelError(f"{where}.default: {s.default!r} is not true or false: fix the default")
+
+
+# Image layers are readable by anyone who can pull the image.
+_SECRET_WORDS = ("TOKEN", "PASSWORD", "SECRET", "PRIVATE_KEY", "CREDENTIALS")
+
+
+def _check_image_env(path: Path, env: dict[str, str], settings: tuple[Setting, ...]) -> None:
+    declared = {s.env for s in settings}
+    for name in env:
+        if name in declared:
+            raise ModelError(f"{path}: image.env.{name} is a setting, and ENV would hide its site default",
+                             fix=f"give {name} a default under settings instead")
+        if any(word in name for word in _SECRET_WORDS):
+            raise ModelError(f"{path}: image.env.{name} looks like a secret, and image layers are readable by "
+                             "anyone who can pull the image", fix="pass it as a CI/CD variable at run time")
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The pipeyard checkout: the nearest folder with providers/ and pyproject.toml."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "providers").is_dir() and (d / "pyproject.toml").is_file():
+            return d
+    pkg = Path(__file__).resolve().parents[2]
+    if (pkg / "providers").is_dir():
+        return pkg
+    raise UsageError("no pipeyard checkout here (no providers/ folder)", fix="run pipeyard from the repository root")
+
+
+def load_provider(root: Path, name: str) -> Provider:
+    path = root / "providers" / name / "provider.yaml"
+    if not path.is_file():
+        known = ", ".join(provider_names(root)) or "none"
+        raise UsageError(f"unknown provider '{name}'", fix=f"use one of: {known}")
+    return parse_provider(path, load_yaml(path, what="provider file"))
+
+
+def provider_names(root: Path) -> list[str]:
+    return sorted(p.parent.name for p in (root / "providers").glob("*/provider.yaml"))
+
+
+def load_providers(root: Path, names: list[str] | tuple[str, ...] | None = None) -> list[Provider]:
+    return [load_provider(root, n) for n in (names or provider_names(root))]
+
+
+def missing_skeleton(provider_dir: Path) -> list[str]:
+    names = [f.format(package=package_of(provider_dir.name)) for f in SKELETON]
+    return [f for f in names if not ((provider_dir / f).is_dir() if f.endswith("/") else (provider_dir / f).is_file())]

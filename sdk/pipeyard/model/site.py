@@ -1,0 +1,114 @@
+"""The site file: a platform team's non-secret defaults, in one place.
+
+`pipeyard build` bakes them into the images (/etc/pipeyard/site.json) and
+`pipeyard render` makes them the template defaults, so a consumer job needs no
+variables at all. Secrets are refused here: they only ever come from CI/CD variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from pipeyard.model.provider import Provider, _best_error, _describe
+from pipeyard_kit.errors import ModelError
+from pipeyard_kit.yamlio import load_yaml
+
+SITE_ENV = "PIPEYARD_SITE"
+DEFAULT_SITE_NAME = "pipeyard.site.yaml"
+EMBEDDED_REGISTRY = "127.0.0.1:5000/pipeyard"
+
+
+@cache
+def site_schema() -> dict[str, Any]:
+    return json.loads(resources.files("pipeyard.model").joinpath("schemas/site.schema.json").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Site:
+    path: Path | None = None
+    registry: str = EMBEDDED_REGISTRY
+    base_registry: str = "localhost/pipeyard"
+    component_project: str = "gitlab.example.com/platform/pipeyard"
+    runner_tags: tuple[str, ...] = ("k8s-runner",)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    ca_certificates: tuple[str, ...] = ()
+
+    def defaults_for(self, provider: Provider) -> dict[str, Any]:
+        declared = {s.env for s in provider.settings if not s.secret}
+        return {k: v for k, v in sorted(self.defaults.items()) if k in declared}
+
+    def default(self, provider: Provider, env: str) -> Any:
+        """The effective template default: the site's, else provider.yaml's."""
+        site = self.defaults_for(provider)
+        if env in site:
+            return site[env]
+        return provider.setting(env).default
+
+    def baked_json(self, provider: Provider) -> str:
+        return json.dumps({"defaults": self.defaults_for(provider)}, indent=2, sort_keys=True) + "\n"
+
+
+def _read_pem(base: Path, item: str) -> str:
+    if "-----BEGIN CERTIFICATE-----" in item:
+        return item.strip() + "\n"
+    path = (base / item).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"site ca_certificates: {path} cannot be read ({exc.strerror})",
+                         fix="fix the path (relative to the site file) or inline the PEM block") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ModelError(f"site ca_certificates: {path} holds no PEM certificate", fix="point it at a PEM file")
+    return text.strip() + "\n"
+
+
+def find_site(root: Path | None = None) -> Path | None:
+    """--site, else $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout."""
+    env = os.environ.get(SITE_ENV)
+    if env:
+        return Path(env)
+    if root is not None and (root / DEFAULT_SITE_NAME).is_file():
+        return root / DEFAULT_SITE_NAME
+    return None
+
+
+def load_site(path: Path | None, providers: list[Provider] | None = None) -> Site:
+    if path is None:
+        return Site()
+    data = load_yaml(path, what="site file") or {}
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a mapping at the top level", fix="see examples/site/acme.site.yaml")
+    errors = list(jsonschema.Draft202012Validator(site_schema()).iter_errors(data))
+    if errors:
+        raise ModelError(f"{path}: {_describe(_best_error(errors))}")
+    defaults = dict(data.get("defaults", {}))
+    if providers is not None:
+        _check_defaults(path, defaults, providers)
+    pems = tuple(_read_pem(path.parent, item) for item in data.get("ca_certificates", ()))
+    return Site(path=path, registry=data.get("registry", EMBEDDED_REGISTRY),
+                base_registry=data.get("base_registry", "localhost/pipeyard"),
+                component_project=data.get("component_project", Site.component_project),
+                runner_tags=tuple(data.get("runner_tags", ("k8s-runner",))),
+                defaults=defaults, ca_certificates=pems)
+
+
+def _check_defaults(path: Path, defaults: dict[str, Any], providers: list[Provider]) -> None:
+    declared: dict[str, bool] = {}
+    for p in providers:
+        for s in p.settings:
+            declared[s.env] = declared.get(s.env, False) or s.secret
+    for name in defaults:
+        if name not in declared:
+            raise ModelError(f"{path}: defaults.{name}: no provider declares this setting",
+                             fix="check the spelling against the providers' README tables")
+        if declared[name]:
+            raise ModelError(f"{path}: defaults.{name} is a secret and is never baked into images or templates",
+                             fix=f"remove it and set {name} as a masked CI/CD variable (group level)")

@@ -1,0 +1,1 @@
+"""`pipeyard render`: every generated file, from provider.yaml and the site file."""

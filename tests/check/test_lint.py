@@ -1,0 +1,186 @@
+"""`pipeyard lint`: consumer files checked offline and through GitLab's CI lint API."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures import ROOT, run_cli
+from tests.servers.gitlab_api import FakeGitLab
+
+COMPONENT = "gitlab.example.com/platform/pipeyard"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def lint(path: Path, *extra: str):
+    return run_cli("pipeyard", "lint", str(path), *extra)
+
+
+@pytest.mark.parametrize("example", ["java-app", "node-app"])
+def test_examples_are_valid(example):
+    out = lint(ROOT / "examples" / example / ".gitlab-ci.yml")
+    assert out.returncode == 0, out.stderr
+    assert "valid" in out.stdout
+
+
+def test_misspelled_key_in_a_job(tmp_path):
+    path = _write(tmp_path, """
+        build:
+          scirpt: [make]
+    """)
+    out = lint(path)
+    assert out.returncode == 1
+    assert "build: unknown key 'scirpt': did you mean 'script'?" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_misspelled_key_inside_a_hidden_job(tmp_path):
+    path = _write(tmp_path, """
+        .base:
+          image: alpine
+          artifact:
+            paths: [out/]
+        build:
+          extends: .base
+          script: [make]
+    """)
+    out = lint(path)
+    assert out.returncode == 1
+    assert ".base: unknown key 'artifact': did you mean 'artifacts'?" in out.stderr
+
+
+def test_include_of_a_template_that_does_not_exist(tmp_path):
+    path = _write(tmp_path, f"""
+        include:
+          - component: {COMPONENT}/gradle@1.0.0
+    """)
+    out = lint(path)
+    assert out.returncode == 1
+    assert "include of component 'gradle', a template that doesn't exist" in out.stderr
+    assert "available components: chrome-headless, gitops, maven, npm, sendmail, sonar" in out.stderr
+    path = _write(tmp_path, """
+        include:
+          - project: platform/pipeyard
+            ref: 1.0.0
+            file: /mavn.gitlab-ci.yml
+    """)
+    out = lint(path)
+    assert out.returncode == 1 and "/mavn.gitlab-ci.yml, a template that doesn't exist" in out.stderr
+
+
+def test_input_outside_its_options_and_unknown_input(tmp_path):
+    path = _write(tmp_path, f"""
+        stages: [report]
+        include:
+          - component: {COMPONENT}/sendmail@1.0.0
+            inputs:
+              email-to: a@example.com
+              email-from: ci@example.com
+              smtp-host: smtp.example.com
+              sonar-project-id: app
+              sonar-internal-url: http://sonar:9000
+              sonar-external-url: https://sonar.example.com
+              smtp-security: tls
+              email-too: b@example.com
+    """)
+    out = lint(path)
+    assert out.returncode == 1
+    assert "input 'smtp-security'='tls' is outside its options: use one of none, starttls, ssl" in out.stderr
+    assert "unknown input 'email-too'" in out.stderr
+
+
+def test_missing_required_input(tmp_path):
+    path = _write(tmp_path, f"""
+        include:
+          - component: {COMPONENT}/sonar@1.0.0
+    """)
+    out = lint(path)
+    assert out.returncode == 1
+    assert "input 'host-url' is required" in out.stderr
+
+
+def test_extends_of_an_undefined_template_suggests_the_right_one(tmp_path):
+    path = _write(tmp_path, """
+        include:
+          - project: platform/pipeyard
+            ref: 1.0.0
+            file: /npm.gitlab-ci.yml
+        build:
+          extends: .npm-biuld
+    """)
+    out = lint(path)
+    assert out.returncode == 1
+    assert "extends '.npm-biuld', which is not defined: did you mean '.npm-build'?" in out.stderr
+
+
+def test_stage_not_declared(tmp_path):
+    path = _write(tmp_path, """
+        stages: [build]
+        include:
+          - project: platform/pipeyard
+            ref: 1.0.0
+            file: /sonar.gitlab-ci.yml
+        scan:
+          extends: .sonar-scan
+    """)
+    out = lint(path)
+    assert out.returncode == 1 and "scan: stage 'test' is not in stages" in out.stderr
+
+
+@pytest.fixture
+def gitlab():
+    fake = FakeGitLab().start()
+    yield fake
+    fake.stop()
+
+
+def test_lint_through_gitlabs_ci_lint_api(gitlab, tmp_path):
+    answers = {"valid": False, "errors": ["jobs:sonar-report config contains unknown keys: extend"],
+               "warnings": [], "merged_yaml": "", "includes": []}
+    gitlab.route("POST", "/projects/acme/node-app/ci/lint", lambda req: (200, answers))
+    path = ROOT / "examples" / "node-app" / ".gitlab-ci.yml"
+    out = lint(path, "--gitlab-url", gitlab.url, "--token", gitlab.token, "--project", "acme/node-app")
+    assert out.returncode == 1
+    assert "GitLab: jobs:sonar-report config contains unknown keys: extend" in out.stderr
+    sent = [r for r in gitlab.requests if r.path.endswith("/ci/lint")]
+    assert sent and sent[0].method == "POST" and sent[0].headers["PRIVATE-TOKEN"] == gitlab.token
+    assert sent[0].body["content"] == path.read_text()
+    answers.update(valid=True, errors=[])
+    out = lint(path, "--gitlab-url", gitlab.url, "--token", gitlab.token, "--project", "acme/node-app")
+    assert out.returncode == 0, out.stderr
+    assert "GitLab's lint API" in out.stdout
+
+
+def test_lint_api_wrong_token_and_unreachable_server(gitlab, tmp_path):
+    path = ROOT / "examples" / "java-app" / ".gitlab-ci.yml"
+    out = lint(path, "--gitlab-url", gitlab.url, "--token", "wrong-secret-token", "--project", "acme/java-app")
+    assert out.returncode == 1
+    assert f"GitLab at {gitlab.url} refused the token (401)" in out.stderr
+    assert "wrong-secret-token" not in out.stderr + out.stdout
+    out = lint(path, "--gitlab-url", "http://127.0.0.1:9", "--token", "t", "--project", "acme/java-app")
+    assert out.returncode == 1 and "cannot reach GitLab at http://127.0.0.1:9" in out.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    out = lint(tmp_path / "nope.yml")
+    assert out.returncode == 2 and "no such file" in out.stderr
+    out = run_cli("pipeyard", "lint", "--bogus-flag")
+    assert out.returncode == 2
+
+
+@pytest.mark.parametrize("kind", ["maven", "node"])
+@pytest.mark.parametrize("style", ["component", "classic"])
+def test_init_writes_a_starter_that_passes_lint(tmp_path, kind, style):
+    out = run_cli("pipeyard", "init", "--kind", kind, "--style", style, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    ci = tmp_path / ".gitlab-ci.yml"
+    assert lint(ci).returncode == 0
+    again = run_cli("pipeyard", "init", "--kind", kind, cwd=tmp_path)
+    assert again.returncode == 2 and "pass --force" in again.stderr

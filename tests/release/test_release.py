@@ -1,0 +1,327 @@
+"""The release job's calls, against servers that follow the real APIs: promotion by digest against a real
+registry (docker-registry, and Harbor's token auth), the catalog release against GitLab's REST API, and
+the Harbor policies against Harbor's v2.0 API."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish.harbor import HarborClient
+from pipeyard.publish.registry import Credentials, RegistryClient, Target, push_image
+from pipeyard.publish.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
+from pipeyard.release.catalog import commit_actions, git_blob_sha, publish_catalog
+from pipeyard.release.promote import (
+    ImageRecord,
+    apply_policies,
+    parse_version,
+    promote,
+    read_records,
+    release_version,
+)
+from pipeyard_kit import __version__
+from pipeyard_kit.errors import ConfigError, UsageError
+from tests.fixtures import ROOT, free_port
+from tests.publish.fake_harbor import FakeHarbor
+from tests.publish.registry_proxy import RegistryProxy
+
+from .conftest import TOKEN, ComponentProject, selfci
+
+HARBOR_USER, HARBOR_PASSWORD = "admin", "Harbor12345-Secret"
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPEYARD_RETRIES", "2")
+    monkeypatch.setenv("PIPEYARD_RETRY_BACKOFF", "0.01")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[LocalRegistry]:
+    with LocalRegistry(tmp_path / "registry", port=free_port()) as reg:
+        yield reg
+
+
+def small_image(seed: str) -> OciImage:
+    layer = gzip.compress(f"layer of {seed}\n".encode() * 50, mtime=0)
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"User": "10001"},
+                         "rootfs": {"type": "layers", "diff_ids": [sha256_digest(gzip.decompress(layer))]}},
+                        sort_keys=True).encode()
+    return OciImage.assemble(Blob(sha256_digest(config), len(config), OCI_CONFIG, data=config),
+                             [Blob(sha256_digest(layer), len(layer), OCI_LAYER_GZIP, data=layer)])
+
+
+def pushed(client: RegistryClient, host: str, repo: str, provider: str, tag: str = "ci-41") -> ImageRecord:
+    image = small_image(provider)
+    push_image(client, repo, image, [tag])
+    return ImageRecord(provider, host, repo, image.digest, tag, [tag])
+
+
+# -- versions ---------------------------------------------------------------------------------------
+def test_versions_and_their_tags():
+    assert parse_version("v1.4.2").tags == ["1.4.2", "1", "1.4"]
+    assert parse_version("1.4.2").tags == ["1.4.2", "1", "1.4"]
+    assert parse_version("2.0.0-rc.1").tags == ["2.0.0-rc.1"]
+    with pytest.raises(UsageError, match="not a semantic version"):
+        parse_version("release-5")
+
+
+def test_the_tag_must_be_the_version_the_templates_pin():
+    assert release_version(f"v{__version__}").text == __version__
+    with pytest.raises(ConfigError) as err:
+        release_version("v9.9.9")
+    assert "pyproject.toml" in err.value.render() and "make render" in err.value.render()
+
+
+# -- promotion ------------------------------------------------------------------------------------
+def test_promote_tags_the_tested_digest_and_uploads_nothing(registry: LocalRegistry):
+    client = RegistryClient(registry.address, scheme="http")
+    target = Target(registry.address, "pipeyard", "http")
+    records = [pushed(client, registry.address, "pipeyard/npm", "npm"),
+               pushed(client, registry.address, "pipeyard/maven", "maven")]
+    offset = registry.log_offset()
+    before = (client.stats.uploaded, client.stats.mounted)
+    lines: list[str] = []
+    result = promote(client, target, records, parse_version("v1.4.2"), echo=lines.append)
+    assert (client.stats.uploaded, client.stats.mounted) == before
+    assert registry.blob_uploads(offset) == 0
+    for record, promoted in zip(records, result, strict=True):
+        assert promoted.moved == ["1.4.2", "1", "1.4"]
+        for tag in ("1.4.2", "1", "1.4", "ci-41"):
+            assert client.manifest_digest(record.repository, tag) == record.digest
+    assert "tagged 1.4.2, 1, 1.4" in lines[0]
+    again = promote(client, target, records, parse_version("v1.4.2"), echo=lines.append)
+    assert [p.moved for p in again] == [[], []]
+    assert "already there" in lines[-1]
+
+
+def test_promote_moves_minor_and_major_to_the_newer_patch(registry: LocalRegistry):
+    client = RegistryClient(registry.address, scheme="http")
+    target = Target(registry.address, "pipeyard", "http")
+    old = pushed(client, registry.address, "pipeyard/npm", "npm-old", "ci-40")
+    promote(client, target, [old], parse_version("1.4.1"), echo=lambda _: None)
+    new = pushed(client, registry.address, "pipeyard/npm", "npm-new", "ci-41")
+    result = promote(client, target, [new], parse_version("1.4.2"), echo=lambda _: None)
+    assert result[0].moved == ["1.4.2", "1", "1.4"]
+    assert client.manifest_digest("pipeyard/npm", "1.4.1") == old.digest
+    assert client.manifest_digest("pipeyard/npm", "1") == new.digest
+
+
+def test_promote_into_another_project_mounts_the_blobs(registry: LocalRegistry):
+    client = RegistryClient(registry.address, scheme="http")
+    record = pushed(client, registry.address, "pipeyard-ci/npm", "npm")
+    uploaded = client.stats.uploaded
+    promote(client, Target(registry.address, "pipeyard", "http"), [record], parse_version("1.0.0"),
+            echo=lambda _: None)
+    assert client.stats.uploaded == uploaded
+    assert client.stats.mounted == 2
+    assert client.manifest_digest("pipeyard/npm", "1.0.0") == record.digest
+
+
+def test_promote_refuses_another_registry(registry: LocalRegistry):
+    client = RegistryClient(registry.address, scheme="http")
+    record = pushed(client, registry.address, "pipeyard/npm", "npm")
+    with pytest.raises(UsageError, match="not to harbor.example.com"):
+        promote(client, Target("harbor.example.com", "pipeyard", "https"), [record], parse_version("1.0.0"))
+
+
+def test_promote_through_harbors_token_auth(registry: LocalRegistry):
+    users = {HARBOR_USER: HARBOR_PASSWORD}
+    with FakeHarbor(users={HARBOR_USER: (HARBOR_PASSWORD, True)},
+                    registry=RegistryProxy(registry.address, users=users)) as harbor:
+        client = RegistryClient(harbor.address, scheme="http", credentials=Credentials(HARBOR_USER, HARBOR_PASSWORD))
+        record = pushed(client, harbor.address, "pipeyard/sonar", "sonar")
+        promote(client, Target(harbor.address, "pipeyard", "http"), [record], parse_version("1.0.0"),
+                echo=lambda _: None)
+        assert client.manifest_digest("pipeyard/sonar", "1.0") == record.digest
+
+
+def test_digest_records_round_trip(tmp_path: Path):
+    record = ImageRecord("npm", "harbor.example.com", "pipeyard/npm", "sha256:" + "a" * 64, "ci-9", ["ci-9"])
+    record.write(tmp_path)
+    assert read_records(tmp_path) == [record]
+    with pytest.raises(ConfigError, match="no digest record for maven"):
+        read_records(tmp_path, ["npm", "maven"])
+    with pytest.raises(ConfigError, match="no digest records"):
+        read_records(tmp_path / "missing")
+
+
+def test_the_promote_command_end_to_end(registry: LocalRegistry, tmp_path: Path):
+    client = RegistryClient(registry.address, scheme="http")
+    pushed(client, registry.address, "pipeyard/npm", "npm").write(tmp_path / "digests")
+    out = selfci("release", "promote", "--registry", f"{registry.address}/pipeyard", "--digests",
+                 str(tmp_path / "digests"), "--version", f"v{__version__}")
+    assert out.returncode == 0, out.stderr
+    assert "promoted 1 images" in out.stdout and "0 blobs uploaded" in out.stdout
+    release = json.loads((tmp_path / "digests" / "release.json").read_text())
+    assert release["version"] == __version__ and release["images"][0]["provider"] == "npm"
+    wrong = selfci("release", "promote", "--registry", f"{registry.address}/pipeyard", "--digests",
+                   str(tmp_path / "digests"), "--version", "v7.0.0")
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("error: tag v7.0.0 releases 7.0.0") and "Traceback" not in wrong.stderr
+
+
+# -- the CI/CD catalog release -------------------------------------------------------------------------
+def templates_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "pipeline-templates"
+    (root / "templates").mkdir(parents=True)
+    (root / "templates" / "npm.yml").write_text("spec:\n  inputs: {}\n---\nnpm-build:\n  script: [npm ci]\n")
+    (root / "templates" / "maven.yml").write_text("spec:\n  inputs: {}\n---\nmaven-build:\n  script: [mvn]\n")
+    (root / "README.md").write_text("old readme\n")
+    return root
+
+
+def test_commit_actions_are_computed_from_git_blob_ids():
+    files = {"README.md": b"same\n", "templates/a.yml": b"new\n", "templates/b.yml": b"changed\n"}
+    tree = [{"type": "blob", "path": "README.md", "id": git_blob_sha(b"same\n")},
+            {"type": "blob", "path": "templates/b.yml", "id": git_blob_sha(b"before\n")},
+            {"type": "blob", "path": "templates/gone.yml", "id": git_blob_sha(b"x")},
+            {"type": "tree", "path": "templates", "id": "0" * 40}]
+    actions = commit_actions(files, tree)
+    assert [(a["action"], a["file_path"]) for a in actions] == [
+        ("create", "templates/a.yml"), ("update", "templates/b.yml"), ("delete", "templates/gone.yml")]
+    # git's own id for "hello\n"
+    assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def gl_client(url: str, token: str = TOKEN):
+    import gitlab
+
+    return gitlab.Gitlab(url, private_token=token, retry_transient_errors=False)
+
+
+def test_the_catalog_release_commits_the_templates_and_creates_the_release(gitlab, component_project: ComponentProject,
+                                                                           tmp_path: Path):
+    templates = templates_dir(tmp_path)
+    lines: list[str] = []
+    result = publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version("1.0.0"), templates,
+                             notes="pipeyard 1.0.0\n", echo=lines.append)
+    assert result.release == "created" and result.changed_files == 3
+    commit = component_project.commits[0]
+    assert commit["branch"] == "main"
+    assert sorted((a["action"], a["file_path"]) for a in commit["actions"]) == [
+        ("create", "templates/maven.yml"), ("create", "templates/npm.yml"), ("delete", "templates/old.yml")]
+    assert component_project.files["templates/npm.yml"].startswith(b"spec:")
+    release_call = [r for r in gitlab.requests if r.method == "POST" and r.path.endswith("/releases")][0]
+    assert release_call.body == {"tag_name": "1.0.0", "ref": component_project.branches["main"],
+                                 "name": "pipeyard 1.0.0", "description": "pipeyard 1.0.0\n"}
+    assert release_call.headers["PRIVATE-TOKEN"] == TOKEN
+    assert component_project.tags["1.0.0"] == component_project.branches["main"]
+    assert "created (3 template files committed" in lines[0]
+
+    # A retried job: the tag fixes the content, the release exists; nothing is written.
+    writes = len([r for r in gitlab.requests if r.method in ("POST", "PUT")])
+    again = publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version("1.0.0"), templates,
+                            notes="pipeyard 1.0.0\n", echo=lines.append)
+    assert again.release == "exists" and again.changed_files == 0
+    assert len([r for r in gitlab.requests if r.method in ("POST", "PUT")]) == writes
+
+
+def test_unchanged_templates_release_the_head_without_a_commit(gitlab, component_project: ComponentProject,
+                                                                tmp_path: Path):
+    templates = templates_dir(tmp_path)
+    component_project.files = {str(p.relative_to(templates)): p.read_bytes()
+                               for p in templates.rglob("*") if p.is_file()}
+    result = publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version("2.0.0"), templates,
+                             notes="n\n", echo=lambda _: None)
+    assert result.changed_files == 0 and component_project.commits == []
+    assert component_project.releases["2.0.0"]["commit"]["id"] == component_project.branches["main"]
+
+
+def test_a_refused_token_is_one_clear_message(gitlab, component_project, tmp_path: Path):
+    with pytest.raises(ConfigError) as err:
+        publish_catalog(gl_client(gitlab.url, "glpat-wrong-Secret"), "platform/pipeyard", parse_version("1.0.0"),
+                        templates_dir(tmp_path), notes="n\n", echo=lambda _: None)
+    assert "refused PIPEYARD_GITLAB_TOKEN (401)" in err.value.render()
+    assert "glpat-wrong-Secret" not in err.value.render()
+
+
+def test_the_catalog_command_end_to_end(gitlab, component_project: ComponentProject, tmp_path: Path):
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    (digests / "release.json").write_text(json.dumps({"version": __version__, "images": [
+        {"provider": "npm", "reference": "harbor.example.com/pipeyard/npm", "digest": "sha256:" + "b" * 64,
+         "tags": [__version__]}]}))
+    env = {"PIPEYARD_GITLAB_TOKEN": TOKEN, "CI_SERVER_URL": gitlab.url, "CI_COMMIT_TAG": f"v{__version__}",
+           "PIPEYARD_COMPONENT_PROJECT": "platform/pipeyard"}
+    out = selfci("release", "catalog", "--digests", str(digests), env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"catalog release {__version__} of platform/pipeyard: created" in out.stdout
+    committed = {a["file_path"] for a in component_project.commits[0]["actions"]}
+    rendered = {str(p.relative_to(ROOT / "pipeline-templates")) for p in (ROOT / "pipeline-templates").rglob("*")
+                if p.is_file()}
+    assert rendered <= committed | {"README.md"}
+    notes = component_project.releases[__version__]["description"]
+    assert f"platform/pipeyard/npm@{__version__}`" in notes
+    assert f"harbor.example.com/pipeyard/npm:{__version__}@sha256:{'b' * 64}" in notes
+    assert TOKEN not in out.stdout + out.stderr
+    missing = selfci("release", "catalog", env={**env, "PIPEYARD_GITLAB_TOKEN": ""})
+    assert missing.returncode == 1
+    assert "PIPEYARD_GITLAB_TOKEN is not set" in missing.stderr
+
+
+# -- Harbor -------------------------------------------------------------------------------------------
+@pytest.fixture
+def harbor() -> Iterator[FakeHarbor]:
+    with FakeHarbor(users={HARBOR_USER: (HARBOR_PASSWORD, True), "dev": ("dev-pw", False)}) as h:
+        yield h
+
+
+def test_the_harbor_policies_are_applied_once(harbor: FakeHarbor):
+    harbor.add_project("pipeyard")
+    client = HarborClient(harbor.url, Credentials(HARBOR_USER, HARBOR_PASSWORD))
+    summary = apply_policies(client, "pipeyard")
+    assert [(c.item, c.action) for c in summary.changes] == [
+        ("tag retention", "created"), ("immutable release tags", "created"), ("gc schedule", "created")]
+    project_id = harbor.projects["pipeyard"]["project_id"]
+    policy = harbor.retentions[int(harbor.projects["pipeyard"]["metadata"]["retention_id"])]
+    assert policy["scope"] == {"level": "project", "ref": project_id}
+    assert harbor.immutable[project_id][0]["tag_selectors"][0]["pattern"] == "{v*,[0-9]*.[0-9]*.[0-9]*}"
+    assert json.loads(harbor.gc["job_parameters"])["delete_untagged"] is True
+    assert not [c for c in harbor.calls if c.path == "/robots" and c.method == "POST"]
+    writes = len(harbor.writes())
+    again = apply_policies(client, "pipeyard")
+    assert not again.changed and len(harbor.writes()) == writes
+    assert again.lines()[-1] == "  nothing changed"
+
+
+def test_a_missing_project_says_how_to_create_it(harbor: FakeHarbor):
+    client = HarborClient(harbor.url, Credentials(HARBOR_USER, HARBOR_PASSWORD))
+    with pytest.raises(ConfigError) as err:
+        apply_policies(client, "pipeyard")
+    assert "--setup-only" in err.value.render()
+    assert not harbor.writes()
+
+
+def test_the_harbor_command_end_to_end(harbor: FakeHarbor):
+    harbor.add_project("pipeyard")
+    env = {"HARBOR_URL": harbor.url, "HARBOR_USERNAME": "dev", "HARBOR_PASSWORD": "dev-pw",
+           "PIPEYARD_REGISTRY": f"{harbor.address}/pipeyard"}
+    out = selfci("release", "harbor", env=env)
+    assert out.returncode == 0, out.stderr
+    # A project admin who is not a system admin: the policies are set, the GC step is skipped with the reason.
+    assert "tag retention" in out.stdout and "created" in out.stdout
+    assert "gc schedule" in out.stdout and "not a Harbor system administrator" in out.stdout
+    bad = selfci("release", "harbor", env={**env, "HARBOR_PASSWORD": "wrong-Secret-pw"})
+    assert bad.returncode == 1
+    assert "refused the login of HARBOR_USERNAME=dev" in bad.stderr
+    assert "wrong-Secret-pw" not in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bad_input_fails_before_any_server_is_called(tmp_path: Path):
+    bad_tag = selfci("release", "push", "npm", "--registry", "127.0.0.1:9/pipeyard", "--tag", "ci 41")
+    assert bad_tag.returncode == 2 and "--tag 'ci 41' is not a valid image tag" in bad_tag.stderr
+    local = selfci("release", "bases", "trixie", "--registry", "localhost/pipeyard")
+    assert local.returncode == 1 and "is the local image store, not a registry" in local.stderr
+    no_records = selfci("release", "promote", "--registry", "127.0.0.1:9/pipeyard", "--digests",
+                        str(tmp_path / "none"), "--version", f"v{__version__}")
+    assert no_records.returncode == 1 and "no digest records" in no_records.stderr
+    not_semver = selfci("release", "promote", "--registry", "127.0.0.1:9/pipeyard", "--version", "latest")
+    assert not_semver.returncode == 2 and "is not a semantic version" in not_semver.stderr
+    for out in (bad_tag, local, no_records, not_semver):
+        assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
