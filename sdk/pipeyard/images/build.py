@@ -228,8 +228,11 @@ def build_images(eng: Engine, request: BuildRequest, *, console: Console, verbos
 
 
 def _drop_replaced(eng: Engine, image_id: str) -> None:
-    """Untag-and-forget the image this build replaced, unless something else still uses it."""
+    """Forget the image this build replaced, unless something else still uses it: another tag (a
+    release, a comparison) or a container. Podman's API removes a tagged image by id, tags and all."""
     try:
+        if eng.client.images.get(image_id).tags:
+            return
         eng.client.images.remove(image_id, noprune=True)
     except docker.errors.APIError:
         pass
