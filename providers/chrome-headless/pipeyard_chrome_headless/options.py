@@ -34,9 +34,9 @@ IMAGE_ONLY = ("full_page", "selector", "quality")
 PDF_ONLY = ("pdf_format", "margin", "landscape")
 MAX_PIXELS = 16384  # Chromium's largest texture side; bigger captures come out blank or fail
 
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token: header and cookie names
-_LENGTH = re.compile(r"^(0|\d+(\.\d+)?(px|in|cm|mm))$")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s)?$")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # RFC 9110 token: header and cookie names
+_LENGTH = re.compile(r"^(0|\d+(\.\d+)?(px|in|cm|mm))\Z")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s)?\Z")
 
 Namer = Callable[[str], str]
 

@@ -108,7 +108,8 @@ def test_a_bad_variable_stops_before_maven_with_one_line(job):
     done = job.mvn("package", MAVEN_MIRROR_URL="nexus.example.com")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "error: MAVEN_MIRROR_URL='nexus.example.com' (environment) is not an http(s) URL: use e.g. https://host/path"]
+        "error: MAVEN_MIRROR_URL='nexus.example.com' (environment) is not an http(s) URL (it does not start with "
+        "http:// or https://): use e.g. https://host/path"]
     assert job.calls() == []
 
 

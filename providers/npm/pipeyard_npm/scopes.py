@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+from pipeyard_kit import urls
 from pipeyard_kit.settings import split_list
 
 NAME = "NPM_SCOPED_REGISTRIES"
-_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]*$")
-_URL = re.compile(r"^https?://[^\s/]+")
+_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]*\Z")
 _EXAMPLE = "@corp=https://npm.example.com/corp/"
 
 
@@ -25,8 +25,10 @@ def parse(value: str | None, problems: list[str]) -> dict[str, str]:
             problems.append(f"{NAME} entry {entry!r}: {scope!r} is not an npm scope: use lower-case letters, "
                             f"digits, '.', '_' or '-' after the @, as in {_EXAMPLE}")
             continue
-        if not _URL.match(url):
-            problems.append(f"{NAME} entry {entry!r} has no http(s) URL after '=': write it as {_EXAMPLE}")
+        why = urls.problem(url)
+        if why:
+            problems.append(f"{NAME} entry for {scope} has no usable http(s) URL after '=' ({why}): "
+                            f"write it as {_EXAMPLE}")
             continue
         if scope in found:
             problems.append(f"{NAME} names {scope} twice: keep one entry per scope")

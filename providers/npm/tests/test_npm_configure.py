@@ -133,3 +133,19 @@ def test_help_and_version(tmp_path, flag):
     done = configure_cli(tmp_path, flag, env=env_for(tmp_path))
     assert done.returncode == 0
     assert ("npm-configure, version" in done.stdout) if flag == "--version" else ("--registry-url" in done.stdout)
+
+
+INJECTED = "https://npm.example.com/\nscript-shell=/tmp/evil.sh\n"
+
+
+@pytest.mark.parametrize("values", [
+    {"NPM_REGISTRY_URL": INJECTED},
+    {"NPM_REGISTRY_URL": REGISTRY, "NPM_SCOPED_REGISTRIES": f"@corp={INJECTED}"},
+    {"NPM_REGISTRY_URL": REGISTRY, "NPM_SCOPED_REGISTRIES": "@corp\nscript-shell=/tmp/evil.sh=https://npm.example.com/"},
+], ids=["registry", "scoped-url", "scoped-name"])
+def test_a_line_break_in_a_url_setting_cannot_add_npm_settings(tmp_path, values):
+    done = configure_cli(tmp_path, env=env_for(tmp_path, **values))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    written = [p for p in tmp_path.rglob(".npmrc")] + [p for p in tmp_path.rglob("*.npmrc")]
+    assert not any("script-shell" in p.read_text() for p in written)

@@ -37,7 +37,7 @@ from pipeyard_kit import trust
 from pipeyard_kit.errors import ConfigError, RemoteError
 
 log = logging.getLogger("pipeyard.sendmail")
-_ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+_ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+\Z")
 
 
 @dataclass(frozen=True)

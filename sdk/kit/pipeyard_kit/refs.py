@@ -17,12 +17,12 @@ from pipeyard_kit.errors import UsageError
 COMPONENT_PATTERN = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 DIGEST_PATTERN = r"sha256:[a-f0-9]{64}"
-COMPONENT = re.compile(rf"^{COMPONENT_PATTERN}$")
-TAG = re.compile(rf"^{TAG_PATTERN}$")
-DIGEST = re.compile(rf"^{DIGEST_PATTERN}$")
+COMPONENT = re.compile(rf"^{COMPONENT_PATTERN}\Z")
+TAG = re.compile(rf"^{TAG_PATTERN}\Z")
+DIGEST = re.compile(rf"^{DIGEST_PATTERN}\Z")
 # An app's folder in the config repository and its Helm release name: a DNS-1123 label
 # (Kubernetes names; Helm caps release names at 53 characters).
-APP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+APP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 APP_NAME_MAX = 53
 
 
@@ -35,8 +35,8 @@ _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0
 _PATH = rf"{COMPONENT_PATTERN}(?:/{COMPONENT_PATTERN})*"
 _DIGEST = rf"{DIGEST_PATTERN}|sha512:[a-f0-9]{{128}}"  # a values file may pin any digest the spec allows
 
-REPOSITORY_RE = re.compile(rf"^(?:{_HOST}/)?{_PATH}$")
-REFERENCE_RE = re.compile(rf"^(?P<repo>(?:{_HOST}/)?{_PATH})(?::(?P<tag>{TAG_PATTERN}))?(?:@(?P<digest>{_DIGEST}))?$")
+REPOSITORY_RE = re.compile(rf"^(?:{_HOST}/)?{_PATH}\Z")
+REFERENCE_RE = re.compile(rf"^(?P<repo>(?:{_HOST}/)?{_PATH})(?::(?P<tag>{TAG_PATTERN}))?(?:@(?P<digest>{_DIGEST}))?\Z")
 
 EXAMPLE = "harbor.example.com/team/app:1.4.2@sha256:<64 hex digits>"
 

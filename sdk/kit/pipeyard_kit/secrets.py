@@ -2,7 +2,12 @@
 
 A secret comes as a masked CI/CD variable or as a file (a GitLab "File" variable, a mounted
 Kubernetes secret). The file's content is stripped of surrounding white space, as people
-paste tokens with a trailing newline. Errors name the variable, never the value.
+paste tokens with a trailing newline. The rule, everywhere:
+- NAME wins when only it is set; NAME_FILE is read when only it is set;
+- both set to different values is an error, never a silent choice (the same value is fine: the
+  tool wrappers hand NAME_FILE's content on as NAME);
+- a NAME_FILE that is missing, a folder, unreadable or empty is an error naming the file.
+Errors name the variable and the file, never the value.
 """
 
 from __future__ import annotations
@@ -13,26 +18,42 @@ from pathlib import Path
 
 
 class SecretFileError(Exception):
-    """NAME_FILE points at something that cannot be read; str() is the one-line problem."""
+    """NAME / NAME_FILE cannot give a secret; str() is the one-line problem with its fix."""
 
 
 def file_variable(name: str) -> str:
     return f"{name}_FILE"
 
 
-def read(name: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
-    """(value, where it came from): NAME, else the file NAME_FILE names; (None, None) when neither is set.
+def _read_file(name: str, path_text: str) -> str:
+    var = file_variable(name)
+    path = Path(path_text)
+    fix = f"point {var} at a readable file holding the secret, or unset it and set {name}"
+    if path.is_dir():
+        raise SecretFileError(f"{var}={path_text} cannot be read (it is a folder): {fix}")
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise SecretFileError(f"{var}={path_text} cannot be read (not UTF-8 text): {fix}") from None
+    except OSError as exc:
+        raise SecretFileError(f"{var}={path_text} cannot be read ({exc.strerror}): {fix}") from None
+    if not value:
+        raise SecretFileError(f"{var}={path_text} cannot be used (the file is empty): {fix}")
+    return value
 
-    Raises SecretFileError when NAME_FILE is set but cannot be read.
+
+def read(name: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(value, where it came from: NAME or NAME_FILE); (None, None) when neither is set.
+
+    Raises SecretFileError for the cases the module docstring lists.
     """
     env = os.environ if env is None else env
-    if env.get(name, "") != "":
-        return env[name], name
+    direct = env.get(name, "")
     path = env.get(file_variable(name), "")
     if path == "":
-        return None, None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip(), file_variable(name)
-    except OSError as exc:
-        raise SecretFileError(f"{file_variable(name)}={path} cannot be read ({exc.strerror}): "
-                              f"point {file_variable(name)} at a readable file") from None
+        return (direct, name) if direct != "" else (None, None)
+    from_file = _read_file(name, path)
+    if direct != "" and direct.strip() != from_file:
+        raise SecretFileError(f"{name} and {file_variable(name)} are both set, to different values: "
+                              f"unset one of them")
+    return from_file, file_variable(name)

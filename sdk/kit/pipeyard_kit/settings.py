@@ -24,13 +24,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipeyard_kit import secrets
+from pipeyard_kit import secrets, urls
 from pipeyard_kit.errors import ConfigError
 
 SITE_FILE_ENV = "PIPEYARD_SITE_FILE"
 DEFAULT_SITE_FILE = "/etc/pipeyard/site.json"
 MASK = "********"
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+\Z")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -123,9 +123,13 @@ def _convert(spec: dict[str, Any], raw: Any, source: str) -> tuple[Any, str | No
             return None, f"{name}={text!r} ({source}) is not allowed: use one of {', '.join(spec['options'])}"
         return text, None
     if kind == "url":
-        if not re.match(r"^https?://[^\s/]+", text):
-            shown = MASK if spec.get("secret") else repr(text)
-            return None, f"{name}={shown} ({source}) is not an http(s) URL: use e.g. https://host/path"
+        why = urls.problem(text)
+        if why == urls.CREDENTIALS:
+            return None, (f"{name} carries credentials in the URL ({source}): remove the user:password@ part; "
+                          "credentials come from the provider's user and token settings only")
+        if why:
+            shown = MASK if spec.get("secret") else repr(urls.masked(text))
+            return None, f"{name}={shown} ({source}) is not an http(s) URL ({why}): use e.g. {urls.EXAMPLE}"
         return text.rstrip("/"), None
     if kind == "email-list":
         addresses = split_list(text)
@@ -196,14 +200,15 @@ def load(provider: str, env: Mapping[str, str] | None = None, overrides: Mapping
             secret_names.add(name)
         if name in overrides:
             raw, source = overrides[name], "flag"
-        elif env.get(name, "") != "":
-            raw, source = env[name], "environment"
-        elif spec.get("secret") and env.get(secrets.file_variable(name), "") != "":
+        elif spec.get("secret") and (env.get(name, "") != "" or env.get(secrets.file_variable(name), "") != ""):
             try:
                 raw, source = secrets.read(name, env)
             except secrets.SecretFileError as exc:
                 problems.append(str(exc))
                 continue
+            source = "environment" if source == name else source
+        elif env.get(name, "") != "":
+            raw, source = env[name], "environment"
         elif not spec.get("secret") and site.get(name) not in (None, ""):
             raw, source = site[name], "site"
         elif spec.get("default") is not None:

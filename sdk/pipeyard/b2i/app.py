@@ -26,7 +26,7 @@ from pipeyard.images.progress import BuildBoard
 from pipeyard_kit.errors import BuildError, ConfigError
 
 APP_REPOSITORY = "localhost/pipeyard/b2i"
-APP_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+APP_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 ZONEINFO = Path("/usr/share/zoneinfo")
 SWITCHES = ("on", "off")
 

@@ -15,7 +15,7 @@ from pipeyard_kit.errors import ConfigError, UsageError
 from pipeyard_kit.yamlio import load_yaml
 
 MIRROR_ENV = "B2I_MIRROR_URL"
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 UNPACK = ("zip", "tgz", "none")
 AGENTS = ("arthas", "skywalking", "jmx_exporter")
 

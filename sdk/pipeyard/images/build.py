@@ -38,7 +38,7 @@ from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError, UsageError
 
 DEFAULT_PREFIX = "localhost/pipeyard"
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
 
 Echo = Callable[[str], None]
 SEMVER = re.compile(r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-                    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?$")
+                    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?\Z")
 RELEASE_FILE = "release.json"
 
 

@@ -37,7 +37,7 @@ from pipeyard_kit.errors import ConfigError, ModelError, RemoteError
 
 Echo = Callable[[str], None]
 UPDATE_BRANCH = "pipeyard/tool-updates"
-NUMERIC = re.compile(r"^\d+(?:\.\d+)*$")
+NUMERIC = re.compile(r"^\d+(?:\.\d+)*\Z")
 LEADING_VERSION = re.compile(r"^(\d+(?:\.\d+)*)")
 
 

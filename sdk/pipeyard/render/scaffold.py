@@ -17,7 +17,7 @@ import jinja2
 from pipeyard.model.provider import load_providers, package_of
 from pipeyard_kit.errors import UsageError
 
-NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 RESERVED = {"pipeyard", "kit", "b2i", "workflow"}
 # template (under render/templates/provider/) -> path in the new folder
 FILES = {

@@ -2,17 +2,18 @@
 
 The wrappers call it only after the tool has failed, so a successful build makes
 no extra request (a warm build must not touch the mirror). Shared by the maven
-and npm providers.
+and npm providers. The credentials go to the probed origin only (pipeyard_kit.http),
+and every probe ends within its deadline, whatever the server does.
 """
 
 from __future__ import annotations
 
-import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+TIMEOUT = 5.0
+DEADLINE = 15.0
 
 
 @dataclass(frozen=True)
@@ -22,19 +23,22 @@ class Answer:
     error: str = ""
 
 
-def get(url: str, headers: dict[str, str], *, ca_pems: tuple[str, ...] = (), timeout: float = 5) -> Answer:
-    context = ssl.create_default_context()
-    if ca_pems:
-        context.load_verify_locations(cadata="\n".join(ca_pems))
-    request = urllib.request.Request(url, headers={"User-Agent": "pipeyard-probe", **headers})
+def get(url: str, headers: dict[str, str], *, ca_pems: tuple[str, ...] = (), timeout: float = TIMEOUT,
+        deadline: float = DEADLINE) -> Answer:
+    import requests
+
+    from pipeyard_kit import http
+
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
-            return Answer(resp.status, resp.read(65536))
-    except urllib.error.HTTPError as exc:
-        return Answer(exc.code)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Answer(None, error=str(reason))
+        with http.session(ca_pems=ca_pems) as s:
+            response = http.get_bounded(s, url, headers=headers, timeout=timeout, deadline=deadline, limit=65536)
+    except http.DeadlineExceeded as exc:
+        return Answer(None, error=str(exc))
+    except requests.exceptions.RequestException as exc:
+        return Answer(None, error=type(exc).__name__)
+    if response.status_code >= 400:
+        return Answer(response.status_code)
+    return Answer(response.status_code, response.content)
 
 
 def get_all(urls: Sequence[str], headers: dict[str, str], *, ca_pems: tuple[str, ...] = ()) -> list[Answer]:

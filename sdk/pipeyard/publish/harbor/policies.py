@@ -16,7 +16,7 @@ from pipeyard_kit.errors import UsageError
 
 # Harbor's rule for project names (its portal and API): lowercase letters and digits, single
 # '.', '_' or '-' between them, 1 to 255 characters.
-PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 # `pipeyard release` promotes bare versions (1.2.3, 1.2, 1), so they count as release tags
 # beside the v-prefixed ones. Only full versions are immutable: 1 and 1.2 must move.
 RELEASE_TAGS = "{latest,stable,v*,[0-9]*}"
