@@ -161,6 +161,21 @@ def test_unknown_setting_in_site_file_is_named(scratch_repo: Path):
     assert out.returncode == 1 and "defaults.MAVEN_MIROR_URL: no provider declares this setting" in out.stderr
 
 
+def test_a_site_default_a_setting_would_refuse_fails_the_render_and_writes_nothing(scratch_repo: Path):
+    before = (scratch_repo / "pipeline-templates" / "templates" / "sendmail.yml").read_text()
+    (scratch_repo / "pipeyard.site.yaml").write_text(
+        "defaults:\n  SMTP_SECURITY: tls\n  EMAIL_TO_LIST: 'a@'\n  SONAR_TIMEOUT: -5\n  SMTP_PORT: 70000\n")
+    out = run_cli("pipeyard", "render", cwd=scratch_repo)
+    assert out.returncode == 1, out.stdout
+    assert "4 problems" in out.stderr
+    assert "SMTP_SECURITY='tls' (site file) is not allowed: use one of none, starttls, ssl" in out.stderr
+    assert "EMAIL_TO_LIST (site file) has invalid address(es) a@" in out.stderr
+    assert "SONAR_TIMEOUT=-5 (site file) is out of range" in out.stderr
+    assert "SMTP_PORT=70000 (site file) is out of range: use a whole number from 1 to 65535" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert (scratch_repo / "pipeline-templates" / "templates" / "sendmail.yml").read_text() == before
+
+
 def test_the_example_site_file_renders_with_its_defaults():
     providers = load_providers(ROOT)
     site = load_site(ROOT / "examples" / "site" / "acme.site.yaml", providers)

@@ -33,6 +33,8 @@ PDF_FORMATS = ("A0", "A1", "A2", "A3", "A4", "A5", "A6", "Letter", "Legal", "Tab
 IMAGE_ONLY = ("full_page", "selector", "quality")
 PDF_ONLY = ("pdf_format", "margin", "landscape")
 MAX_PIXELS = 16384  # Chromium's largest texture side; bigger captures come out blank or fail
+MAX_DELAY = 60.0  # seconds of fixed wait before a capture
+MAX_TIMEOUT = 600.0  # seconds for loading a page and for each wait
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # RFC 9110 token: header and cookie names
 _LENGTH = re.compile(r"^(0|\d+(\.\d+)?(px|in|cm|mm))\Z")
@@ -151,8 +153,9 @@ class _Reader:
         self.bad(key, f"{text!r} is not allowed: use one of {', '.join(options)}")
         return None
 
-    def duration(self, key: str, *, positive: bool) -> float | None:
-        """Seconds, or a number with an ms or s unit (`500ms`, `2s`)."""
+    def duration(self, key: str, *, positive: bool, maximum: float) -> float | None:
+        """Seconds, or a number with an ms or s unit (`500ms`, `2s`), at most `maximum` seconds: a job
+        must not wait longer than its own timeout for one page."""
         text = self.text(key)
         if text is None:
             return None
@@ -163,6 +166,9 @@ class _Reader:
         seconds = float(match[1]) / (1000 if match[2] == "ms" else 1)
         if positive and seconds <= 0:
             self.bad(key, f"{text!r} must be more than zero: use e.g. 30")
+            return None
+        if seconds > maximum:
+            self.bad(key, f"{text!r} is more than {maximum:g} s: use at most {maximum:g}")
             return None
         return seconds
 
@@ -265,7 +271,13 @@ def _format_and_output(r: _Reader, url: str | None, output_dir: Path | None) -> 
     if not out:
         out = slug(url) + EXTENSIONS[fmt] if url else None
     path = Path(out) if out else None
-    if path is not None and output_dir is not None and not path.is_absolute():
+    if path is not None and output_dir is not None:
+        # A shots file comes from the repository: its outputs stay inside the output folder, where the
+        # job's artifacts are, and never overwrite a file elsewhere on the runner.
+        if path.is_absolute() or ".." in path.parts:
+            r.bad("output", f"{out!r} leaves the output folder: use a relative path without '..' inside "
+                            f"{output_dir}")
+            return None, None
         path = output_dir / path
     return fmt, path
 
@@ -295,8 +307,8 @@ def check_shot(raw: Mapping[str, Any], *, own: Collection[str] | None = None, na
         "selector": r.text("selector"),
         "wait_until": r.choice("wait_until", LOAD_STATES),
         "wait_for": r.text("wait_for"),
-        "delay": r.duration("delay", positive=False),
-        "timeout": r.duration("timeout", positive=True),
+        "delay": r.duration("delay", positive=False, maximum=MAX_DELAY),
+        "timeout": r.duration("timeout", positive=True, maximum=MAX_TIMEOUT),
         "cookies": r.pairs("cookies", "=", "NAME=VALUE"),
         "headers": r.pairs("headers", ":", "'Name: value'"),
         "auth": r.credentials("auth"),

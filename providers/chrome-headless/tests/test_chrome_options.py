@@ -192,3 +192,23 @@ def test_an_unreadable_file_names_the_path(tmp_path):
     path = write(tmp_path, "shots: [a\n")
     with pytest.raises(Exception, match=r"shots\.yml:\d+:\d+: not valid YAML"):
         load_batch(path, output_dir=tmp_path)
+
+
+@pytest.mark.parametrize("output", ["../escape.png", "sub/../../escape.png", "/etc/passwd.png"])
+def test_a_shots_file_cannot_write_outside_the_output_folder(tmp_path, output):
+    shots = tmp_path / "shots.yml"
+    shots.write_text(f"shots:\n  - url: https://example.com/\n    output: {output}\n")
+    with pytest.raises(ConfigError) as err:
+        load_batch(shots, output_dir=tmp_path / "screenshots")
+    assert f"{output!r} leaves the output folder" in str(err.value)
+
+
+@pytest.mark.parametrize("raw, says", [
+    ({"delay": "61"}, "'61' is more than 60 s: use at most 60"),
+    ({"delay": "999999s"}, "is more than 60 s"),
+    ({"timeout": "601"}, "'601' is more than 600 s: use at most 600"),
+])
+def test_waits_have_a_ceiling(raw, says):
+    with pytest.raises(UsageError) as err:
+        make_shot({"url": "https://example.com/", **raw})
+    assert says in str(err.value)

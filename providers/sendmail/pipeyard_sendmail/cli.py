@@ -99,7 +99,7 @@ def deliver(resolved: settings.Settings, subject: str, kind: str, context: dict[
         preview.mkdir(parents=True, exist_ok=True)
         (preview / "mail.html").write_text(rendered.html, encoding="utf-8")
         (preview / "mail.txt").write_text(rendered.text, encoding="utf-8")
-        (preview / "mail.eml").write_text(smtp.build_message(mail).as_string(), encoding="utf-8")
+        (preview / "mail.eml").write_bytes(smtp.serialize(mail))
         click.echo(f"preview of '{subject}' written to {preview}/mail.html, mail.txt and mail.eml", err=True)
         return
     cfg = smtp.SmtpConfig(host=resolved["SMTP_HOST"], port=resolved["SMTP_PORT"], security=resolved["SMTP_SECURITY"],

@@ -12,6 +12,7 @@ mail the same id, so we pass a unique one.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import logging
 import mimetypes
 import re
@@ -117,6 +118,11 @@ def build_message(mail: Mail) -> MIMEMultipart:
                           [str(p) for p in mail.attachments] or None, None, "utf-8",
                           prettify_html=False, message_id=make_msgid(domain=domain), group_messages=False)
     msg.replace_header("From", formataddr((name, addr)) if name else addr)
+    # yagmail joins the recipients with bare commas, which leaves nowhere to fold: 60 recipients made a
+    # 1,900-character line, past RFC 5322's limit of 998. With ", " the header folds at 78 (2.1.1).
+    msg.replace_header("To", ", ".join(mail.to))
+    if mail.cc:
+        msg.replace_header("Cc", ", ".join(mail.cc))
     alternative = msg.get_payload()[0]
     related = alternative.get_payload()[1]
     alternative.get_payload()[0] = MIMEText(mail.text, "plain", _utf8_qp())
@@ -133,6 +139,21 @@ def build_message(mail: Mail) -> MIMEMultipart:
     return msg
 
 
+def needs_smtputf8(mail: Mail) -> bool:
+    """An address with non-ASCII characters travels only with SMTPUTF8 (RFC 6531)."""
+    return not all(a.isascii() for a in (sender_address(mail.sender)[1], *mail.recipients))
+
+
+def serialize(mail: Mail) -> bytes:
+    """The message as it goes on the wire: headers folded at 78 characters, and raw UTF-8 headers
+    (RFC 6532) only when an address needs them."""
+    message = build_message(mail)
+    if needs_smtputf8(mail):
+        return message.as_bytes(policy=email.policy.SMTPUTF8)
+    # SMTP lines end in CRLF (RFC 5321 section 2.3.8); smtplib fixes the ends of a str, not of bytes.
+    return re.sub(r"\r?\n", "\r\n", message.as_string(maxheaderlen=78)).encode("ascii")
+
+
 class _Temporary(Exception):
     def __init__(self, reason: str):
         self.reason = reason
@@ -144,9 +165,39 @@ def _code_text(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
+def _policy_refusal(code: int, text: bytes | str, cfg: SmtpConfig) -> RemoteError | None:
+    """What the relay's policy refused, whatever the command it answered: each gets its own fix."""
+    reason = _code_text(code, text)
+    low = reason.lower()
+    if code == 530 and "tls" in low:
+        # RFC 3207 section 4: "530 5.7.0 Must issue a STARTTLS command first".
+        return RemoteError(f"{cfg.where} takes mail only over TLS ({reason})",
+                           fix="set SMTP_SECURITY=starttls, or ssl with the relay's TLS port (usually 465)")
+    if code == 530 or (code == 554 and "auth" in low):
+        # RFC 4954 section 6: "530 5.7.0 Authentication required".
+        return RemoteError(f"{cfg.where} takes mail only from a logged-in user ({reason})",
+                           fix="set SMTP_USER and SMTP_PASSWORD (or SMTP_PASSWORD_FILE), with SMTP_SECURITY "
+                               "starttls or ssl")
+    if code == 552 or (code == 554 and "size" in low):
+        # RFC 5321 section 4.5.3.1.10 and RFC 1870: "552 5.3.4 message size exceeds fixed maximum".
+        return RemoteError(f"{cfg.where} refused the mail as too large ({reason})",
+                           fix="attach or inline fewer or smaller files (--attach, --inline), or ask the mail "
+                               "admins for a larger limit")
+    return None
+
+
 def _classify(exc: Exception, cfg: SmtpConfig, sender: str) -> Exception:
     """A permanent RemoteError, or _Temporary for what is worth another attempt."""
     where = cfg.where
+    if isinstance(exc, smtplib.SMTPResponseException):
+        refused = _policy_refusal(exc.smtp_code, exc.smtp_error, cfg)
+        if refused:
+            return refused
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        for code, text in exc.recipients.values():
+            refused = _policy_refusal(code, text, cfg)
+            if refused:
+                return refused
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return RemoteError(f"{where} rejected the login of {cfg.user} ({_code_text(exc.smtp_code, exc.smtp_error)})",
                            fix="check SMTP_USER and SMTP_PASSWORD (or SMTP_PASSWORD_FILE)")
@@ -179,7 +230,7 @@ def _classify(exc: Exception, cfg: SmtpConfig, sender: str) -> Exception:
     return exc
 
 
-def _send_once(message: str, mail: Mail, cfg: SmtpConfig, context: ssl.SSLContext) -> None:
+def _send_once(message: bytes, mail: Mail, cfg: SmtpConfig, context: ssl.SSLContext) -> None:
     _, addr = sender_address(mail.sender)
     kwargs: dict[str, object] = {"timeout": cfg.timeout}
     if cfg.security == "ssl":
@@ -190,10 +241,31 @@ def _send_once(message: str, mail: Mail, cfg: SmtpConfig, context: ssl.SSLContex
                           smtp_skip_login=True, soft_email_validation=False, **kwargs)
     try:
         try:
-            client.login()
+            try:
+                client.login()
+            except (socket.timeout, TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+                if not isinstance(exc, (socket.timeout, TimeoutError)) and "timed out" not in str(exc):
+                    raise
+
+                # Connected, but no greeting (smtplib reports the read timeout as a disconnect): a TLS port
+                # spoken to in plain text, or a tarpit. Another attempt would wait as long again.
+                raise RemoteError(f"{cfg.where} accepted the connection but sent no greeting within "
+                                  f"{cfg.timeout:g} s", fix="check SMTP_PORT and SMTP_SECURITY (465 is ssl, "
+                                                            "587 starttls, 25 none)") from None
             if cfg.user:
                 client.smtp.login(cfg.user, cfg.password or "")
-            refused = client.smtp.sendmail(addr, mail.recipients, message)
+            options: list[str] = []
+            if needs_smtputf8(mail):
+                client.smtp.ehlo_or_helo_if_needed()
+                if not client.smtp.has_extn("smtputf8"):
+                    unicode = [a for a in (addr, *mail.recipients) if not a.isascii()]
+                    raise RemoteError(f"{cfg.where} does not offer SMTPUTF8, so it cannot deliver to or from "
+                                      f"{', '.join(unicode)}", fix="use ASCII addresses, or a relay with SMTPUTF8 "
+                                                                   "(RFC 6531)")
+                options.append("SMTPUTF8")
+            refused = client.smtp.sendmail(addr, mail.recipients, message, mail_options=options)
+        except RemoteError:
+            raise
         except Exception as exc:  # noqa: BLE001 - sorted into temporary and permanent below
             raise _classify(exc, cfg, addr) from None
         if refused:
@@ -209,7 +281,7 @@ def _send_once(message: str, mail: Mail, cfg: SmtpConfig, context: ssl.SSLContex
 def send(mail: Mail, cfg: SmtpConfig, *, backoff: float = 2.0,
          sleep: Callable[[float], None] = time.sleep) -> int:
     """Send, retrying temporary failures with exponential backoff; returns the attempts used."""
-    message = build_message(mail).as_string()
+    message = serialize(mail)
     context = trust.ssl_context(cfg.ca_pem)
     attempts = 0
     retrying = Retrying(stop=stop_after_attempt(cfg.retries + 1), retry=retry_if_exception_type(_Temporary),

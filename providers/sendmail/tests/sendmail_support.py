@@ -142,7 +142,7 @@ def smtp_server(tls_cert) -> Iterator[Callable[..., SmtpServer]]:
 
     started: list[Controller] = []
 
-    def start(mode: str = "none", auth: bool = False, handler: Handler | None = None) -> SmtpServer:
+    def start(mode: str = "none", auth: bool = False, handler: Handler | None = None, **extra: Any) -> SmtpServer:
         handler = handler or Handler()
         port = free_port()
         kwargs: dict[str, Any] = {}
@@ -156,7 +156,8 @@ def smtp_server(tls_cert) -> Iterator[Callable[..., SmtpServer]]:
         if auth:
             # aiosmtpd counts only STARTTLS as TLS for auth_require_tls; implicit TLS is TLS too.
             kwargs.update(authenticator=authenticator, auth_require_tls=mode != "ssl")
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
+        # extra: aiosmtpd's own switches (auth_required, data_size_limit, enable_SMTPUTF8...).
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs, **extra)
         controller.start()
         started.append(controller)
         return SmtpServer(controller, handler, port, mode)

@@ -97,7 +97,8 @@ def applies(spec: dict[str, Any], command: str | None) -> bool:
     return command is None or command in spec.get("commands", [command])
 
 
-def _convert(spec: dict[str, Any], raw: Any, source: str) -> tuple[Any, str | None]:
+def convert(spec: dict[str, Any], raw: Any, source: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, the problem naming the setting and the fix) for a value of this setting."""
     name, kind = spec["env"], spec["type"]
     text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
     if kind == "integer":
@@ -218,7 +219,7 @@ def load(provider: str, env: Mapping[str, str] | None = None, overrides: Mapping
                 problems.append(f"{name} is not set: {_fix(spec)}")
             values[name], sources[name] = None, "unset"
             continue
-        value, problem = _convert(spec, raw, source)
+        value, problem = convert(spec, raw, source)
         if problem:
             problems.append(problem)
         elif value == [] and spec.get("required") and require and applies(spec, command) and name not in exempt:

@@ -17,7 +17,8 @@ from typing import Any
 
 import jsonschema
 
-from pipeyard.model.provider import Provider, _best_error, _describe
+from pipeyard.model.provider import Provider, Setting, _best_error, _describe
+from pipeyard_kit import settings
 from pipeyard_kit.errors import ModelError
 from pipeyard_kit.yamlio import load_yaml
 
@@ -101,14 +102,28 @@ def load_site(path: Path | None, providers: list[Provider] | None = None) -> Sit
 
 
 def _check_defaults(path: Path, defaults: dict[str, Any], providers: list[Provider]) -> None:
-    declared: dict[str, bool] = {}
+    """Every default names a declared, non-secret setting and holds a value that setting takes (the
+    same check a job's variable gets), so a bad default fails at render time, not in every job."""
+    declared: dict[str, Setting] = {}
+    secret: set[str] = set()
     for p in providers:
         for s in p.settings:
-            declared[s.env] = declared.get(s.env, False) or s.secret
-    for name in defaults:
+            declared.setdefault(s.env, s)
+            if s.secret:
+                secret.add(s.env)
+    problems = []
+    for name, value in defaults.items():
         if name not in declared:
-            raise ModelError(f"{path}: defaults.{name}: no provider declares this setting",
-                             fix="check the spelling against the providers' README tables")
-        if declared[name]:
-            raise ModelError(f"{path}: defaults.{name} is a secret and is never baked into images or templates",
-                             fix=f"remove it and set {name} as a masked CI/CD variable (group level)")
+            problems.append(f"defaults.{name}: no provider declares this setting: check the spelling against the "
+                            "providers' README tables")
+        elif name in secret:
+            problems.append(f"defaults.{name} is a secret and is never baked into images or templates: remove it "
+                            f"and set {name} as a masked CI/CD variable (group level)")
+        else:
+            _, problem = settings.convert(declared[name].to_json(), value, "site file")
+            if problem:
+                problems.append(f"defaults.{problem}")
+    if len(problems) == 1:
+        raise ModelError(f"{path}: {problems[0]}")
+    if problems:
+        raise ModelError(f"{path}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
