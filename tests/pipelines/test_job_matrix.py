@@ -39,5 +39,8 @@ def test_component_inputs_reach_the_job(staged):
     merged = staged("java-app").preview()
     assert "sendmail-sonar:" in merged
     assert "EMAIL_TO_LIST: dev-team@example.com;lead@example.com" in merged
-    assert "name: 127.0.0.1:5000/pipeyard/sendmail:1.0.0" in merged
+    # The image input's default names the registry through the job's PIPEYARD_REGISTRY, as the
+    # classic include does; the registry input sets that variable.
+    assert "name: $PIPEYARD_REGISTRY/sendmail:1.0.0" in merged
+    assert "PIPEYARD_REGISTRY: 127.0.0.1:5000/pipeyard" in merged
     assert "- k8s-runner" in merged

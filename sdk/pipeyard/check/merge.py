@@ -164,6 +164,30 @@ class Merger:
         return path, inputs, f"component {name}"
 
 
+# Keys whose nested lists GitLab flattens, as `!reference` and array inputs produce them
+# (lib/gitlab/ci/config/entry/rules.rb `[super].flatten`, and the script entries' nested arrays).
+FLATTENED = ("rules", "script", "before_script", "after_script")
+
+
+def _flat(items: Any) -> Any:
+    if not isinstance(items, list):
+        return items
+    out: list[Any] = []
+    for item in items:
+        out.extend(_flat(item) if isinstance(item, list) else [item])
+    return out
+
+
+def flatten_nested(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with nested rules and scripts flattened, as GitLab reads them."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            value = {k: _flat(v) if k in FLATTENED else v for k, v in value.items()}
+        out[key] = value
+    return out
+
+
 def resolve_extends(config: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
 
@@ -204,4 +228,4 @@ def resolve_extends(config: dict[str, Any]) -> dict[str, Any]:
 def merged_view(path: Path, source: TemplateSource, project_dir: Path | None = None) -> Merged:
     merger = Merger(project_dir or path.parent, source)
     config = merger.load(path, None, path.name)
-    return Merged(config=resolve_extends(config), sources=merger.sources, notes=merger.notes)
+    return Merged(config=flatten_nested(resolve_extends(config)), sources=merger.sources, notes=merger.notes)
