@@ -182,7 +182,10 @@ def test_init_writes_a_starter_that_passes_lint(tmp_path, kind, style):
     out = run_cli("pipeyard", "init", "--kind", kind, "--style", style, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     ci = tmp_path / ".gitlab-ci.yml"
-    assert lint(ci).returncode == 0
+    checked = lint(ci)
+    assert checked.returncode == 0
+    assert "warning" not in checked.stderr  # the workflow template is in: no duplicate pipelines
+    assert "workflow" in ci.read_text()
     again = run_cli("pipeyard", "init", "--kind", kind, cwd=tmp_path)
     assert again.returncode == 2 and "pass --force" in again.stderr
 
