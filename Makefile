@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tools/node_modules/.installed-stamp
 SYS_STAMP := .work/.system-stamp
 
-.PHONY: all setup render check test test-in-images demo bench clean
+.PHONY: all setup render check test test-in-images test-journeys demo bench clean
 
 all: setup
 
@@ -56,6 +56,11 @@ test-in-images: setup
 	PIPEYARD_TEST_IMAGE_MAVEN=localhost/pipeyard/maven:$(IMAGE_TAG) \
 	PIPEYARD_TEST_IMAGE_NPM=localhost/pipeyard/npm:$(IMAGE_TAG) \
 	  $(VENV)/bin/pytest providers/maven/tests providers/npm/tests
+
+# Every example's pipelines (push, merge request, tag, schedule) in gitlab-ci-local inside the
+# provider images; `make test` runs java-app's push pipeline only.
+test-journeys: setup
+	PIPEYARD_JOURNEYS=all $(VENV)/bin/pytest tests/journeys
 
 demo: setup
 	$(VENV)/bin/pipeyard demo

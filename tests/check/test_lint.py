@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -181,6 +182,154 @@ def test_init_writes_a_starter_that_passes_lint(tmp_path, kind, style):
     out = run_cli("pipeyard", "init", "--kind", kind, "--style", style, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     ci = tmp_path / ".gitlab-ci.yml"
-    assert lint(ci).returncode == 0
+    checked = lint(ci)
+    assert checked.returncode == 0
+    assert "warning" not in checked.stderr  # the workflow template is in: no duplicate pipelines
+    assert "workflow" in ci.read_text()
     again = run_cli("pipeyard", "init", "--kind", kind, cwd=tmp_path)
     assert again.returncode == 2 and "pass --force" in again.stderr
+
+
+# -- real pipelines: !reference, wildcard includes, include rules and inputs, extends across files ---
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(textwrap.dedent(text))
+    return tmp_path / ".gitlab-ci.yml"
+
+
+REAL = {
+    ".gitlab-ci.yml": f"""
+        stages: [build, test, deploy]
+        include:
+          - component: {COMPONENT}/workflow@1.0.0
+          - local: ci/*.yml
+          - local: ci/templates/deploy.yml
+            inputs:
+              environment: staging
+            rules:
+              - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+        build:
+          extends: .base
+          script:
+            - !reference [.setup, script]
+            - make build
+          rules:
+            - !reference [.default-rules, rules]
+    """,
+    "ci/base.yml": """
+        .base:
+          image: debian:bookworm
+          stage: build
+        .setup:
+          script: [echo setting up]
+        .default-rules:
+          rules:
+            - if: $CI_PIPELINE_SOURCE == "schedule"
+              when: never
+            - when: on_success
+    """,
+    "ci/test.yml": """
+        unit:
+          extends: .base
+          stage: test
+          script: [make test]
+    """,
+    "ci/templates/deploy.yml": """
+        spec:
+          inputs:
+            environment:
+              options: [staging, production]
+        ---
+        deploy-$[[ inputs.environment ]]:
+          extends: .base
+          stage: deploy
+          script:
+            - make deploy ENV=$[[ inputs.environment ]]
+          environment:
+            name: $[[ inputs.environment ]]
+    """,
+}
+
+
+def test_a_real_pipeline_with_references_wildcards_inputs_and_extends_across_files(tmp_path):
+    path = _project(tmp_path, REAL)
+    out = lint(path)
+    assert out.returncode == 0, out.stderr
+    assert "valid (3 jobs: unit, deploy-staging, build;" in out.stdout
+    result = json.loads(lint(path, "--json").stdout)
+    assert result["valid"] and result["jobs"] == ["unit", "deploy-staging", "build"]
+    assert not [f for f in result["findings"] if f["severity"] != "note"]
+
+
+def test_a_missing_reference_names_its_file_and_line(tmp_path):
+    files = dict(REAL)
+    files["ci/test.yml"] = """
+        unit:
+          extends: .base
+          stage: test
+          script:
+            - !reference [.setup, before_script]
+    """
+    out = lint(_project(tmp_path, files))
+    assert out.returncode == 1
+    assert "ci/test.yml:6: !reference [.setup, before_script]: .setup.before_script is not defined" in out.stderr
+
+
+def test_every_error_names_the_file_and_line_of_the_key(tmp_path):
+    files = dict(REAL)
+    files["ci/test.yml"] = """
+        unit:
+          extends: .base
+          stage: test
+          scirpt: [make test]
+          artifact:
+            paths: [out/]
+    """
+    path = _project(tmp_path, files)
+    out = lint(path)
+    assert out.returncode == 1
+    assert "ci/test.yml:5: unit: unknown key 'scirpt': did you mean 'script'?" in out.stderr
+    findings = json.loads(lint(path, "--json").stdout)["findings"]
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert {"file": "ci/test.yml", "line": 6, "severity": "error",
+            "message": "unit: unknown key 'artifact': did you mean 'artifacts'?"} in errors
+    # An inherited key is reported where it is written, not at the job that extends it.
+    files["ci/base.yml"] = REAL["ci/base.yml"].replace("stage: build", "stage: build\n          imagee: x")
+    out = lint(_project(tmp_path, files))
+    assert "ci/base.yml:5: .base: unknown key 'imagee'" in out.stderr
+
+
+def test_spec_inputs_of_a_local_include_are_checked(tmp_path):
+    files = dict(REAL)
+    files[".gitlab-ci.yml"] = REAL[".gitlab-ci.yml"].replace("environment: staging", "environment: prod")
+    out = lint(_project(tmp_path, files))
+    assert out.returncode == 1
+    assert "input 'environment'='prod' is outside its options: use one of staging, production" in out.stderr
+    assert ".gitlab-ci.yml:6" in out.stderr
+
+
+def test_no_workflow_rules_with_merge_request_rules_warns_of_duplicate_pipelines(tmp_path):
+    files = dict(REAL)
+    files[".gitlab-ci.yml"] = REAL[".gitlab-ci.yml"].replace(f"  - component: {COMPONENT}/workflow@1.0.0\n        ", "")
+    path = _project(tmp_path, files)
+    out = lint(path)
+    assert out.returncode == 0, out.stderr
+    assert "warning: .gitlab-ci.yml:" in out.stderr and "a branch with an open merge request gets two " \
+        "pipelines" in out.stderr
+    warnings = [f for f in json.loads(lint(path, "--json").stdout)["findings"] if f["severity"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["line"]
+    # With the workflow component, no warning.
+    assert "warning" not in lint(_project(tmp_path, REAL)).stderr
+
+
+def test_json_output_of_an_invalid_file_exits_1(tmp_path):
+    path = _write(tmp_path, """
+        build:
+          scirpt: [make]
+    """)
+    out = lint(path, "--json")
+    assert out.returncode == 1
+    result = json.loads(out.stdout)
+    assert result["valid"] is False
+    assert result["findings"][0]["line"] == 3 and "unknown key 'scirpt'" in result["findings"][0]["message"]

@@ -13,10 +13,11 @@ SCHEDULE = {"CI_PIPELINE_SOURCE": "schedule"}
 
 MATRIX = {
     # (example, branch, pipeline) -> jobs
-    ("java-app", "main", "push"): ["maven-build", "maven-deploy", "maven-test", "sonar-scan"],
+    ("java-app", "main", "push"): ["deploy-dev-bump", "maven-build", "maven-deploy", "maven-test", "sonar-scan"],
     ("java-app", "feature/login", "push"): ["maven-build", "maven-test", "sonar-scan"],
     ("java-app", "feature/login", "mr"): ["maven-build", "maven-test", "sonar-scan"],
-    ("java-app", "feature/login", "tag"): ["maven-build", "maven-deploy", "maven-test", "sonar-scan"],
+    ("java-app", "feature/login", "tag"): ["deploy-prod-bump", "maven-build", "maven-deploy", "maven-test",
+                                           "sonar-scan"],
     ("java-app", "main", "schedule"): ["sendmail-sonar"],
     ("node-app", "main", "push"): ["npm-build", "npm-test", "sonar-scan"],
     ("node-app", "feature/login", "push"): ["npm-build", "npm-test", "sonar-scan"],
@@ -39,5 +40,8 @@ def test_component_inputs_reach_the_job(staged):
     merged = staged("java-app").preview()
     assert "sendmail-sonar:" in merged
     assert "EMAIL_TO_LIST: dev-team@example.com;lead@example.com" in merged
-    assert "name: 127.0.0.1:5000/pipeyard/sendmail:1.0.0" in merged
+    # The image input's default names the registry through the job's PIPEYARD_REGISTRY, as the
+    # classic include does; the registry input sets that variable.
+    assert "name: $PIPEYARD_REGISTRY/sendmail:1.0.0" in merged
+    assert "PIPEYARD_REGISTRY: 127.0.0.1:5000/pipeyard" in merged
     assert "- k8s-runner" in merged

@@ -35,6 +35,6 @@ def test_maven_build_job_runs_its_script_and_keeps_the_jar(staged, tmp_path):
         assert "BUILD SUCCESS" in log
         assert any(r.path.endswith(".jar") for r in nexus.requests), "the build resolved nothing through the mirror"
     assert (project.path / ".m2" / "repository").is_dir(), "the local repository is not under CI_PROJECT_DIR"
-    jars = sorted((project.path / "target").glob("java-app-*.jar"))
-    assert jars, "the job's artifact (target/*.jar) was not kept"
+    jars = sorted((project.path / "app" / "target").glob("java-app-*.jar"))
+    assert jars, "the job's artifact (**/target/*.jar) was not kept"
     assert PASSWORD not in log

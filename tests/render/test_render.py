@@ -26,11 +26,17 @@ def outputs():
 
 
 def _classic(outputs) -> dict[str, dict]:
+    """Every hidden job of the classic includes (the workflow include has none)."""
     jobs = {}
     for rel, text in outputs.templates.items():
         if rel.endswith(".gitlab-ci.yml"):
-            jobs.update(yaml.safe_load(text))
+            jobs.update({k: v for k, v in yaml.safe_load(text).items() if k.startswith(".")})
     return jobs
+
+
+def _component(outputs, name: str) -> tuple[dict, dict]:
+    header, body = yaml.safe_load_all(outputs.templates[f"templates/{name}.yml"])
+    return header["spec"]["inputs"], body
 
 
 def test_the_design_hidden_job_names_exist(outputs):
@@ -40,12 +46,14 @@ def test_the_design_hidden_job_names_exist(outputs):
 def test_sendmail_sonar_runs_the_design_command_on_schedules_only(outputs):
     job = _classic(outputs)[".sendmail-sonar"]
     assert job["script"] == [DESIGN_SCRIPT]
-    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    assert job["rules"] == [
+        {"if": '$SENDMAIL_SONAR_DISABLED == "true" || $SENDMAIL_SONAR_DISABLED == "1"', "when": "never"},
+        {"if": '$CI_PIPELINE_SOURCE == "schedule"', "changes": ["$SENDMAIL_SONAR_CHANGES"]}]
 
 
 def test_no_global_keywords_and_rules_only(outputs):
     for rel, text in outputs.templates.items():
-        if not rel.endswith(".yml"):
+        if not rel.endswith(".yml") or "workflow" in rel:  # setting workflow: is what that one is for
             continue
         body = list(yaml.safe_load_all(text))[-1]
         assert not {"default", "image", "stages", "workflow", "variables", "include"} & set(body), rel
@@ -70,7 +78,9 @@ def test_components_take_stage_prefix_registry_and_tags_as_inputs(outputs):
                               "description": "Runner tags of every job of this component."}
     job = body["$[[ inputs.job-prefix ]]build"]
     assert job["stage"] == "$[[ inputs.build-stage ]]" and job["tags"] == "$[[ inputs.tags ]]"
-    assert job["image"] == f"$[[ inputs.registry ]]/maven:{__version__}"
+    assert job["image"] == "$[[ inputs.provider-image ]]"
+    assert inputs["provider-image"]["default"] == f"$PIPEYARD_REGISTRY/maven:{__version__}"
+    assert job["variables"]["PIPEYARD_REGISTRY"] == "$[[ inputs.registry ]]"
     assert job["variables"]["MAVEN_CLI_OPTS"] == "$[[ inputs.cli-opts ]]"
 
 
@@ -186,3 +196,129 @@ def test_the_example_site_file_renders_with_its_defaults():
     assert inputs["smtp-host"]["default"] == "smtp.acme.example" and inputs["smtp-port"]["default"] == 587
     assert inputs["registry"]["default"] == "harbor.acme.example/pipeyard"
     assert "component: gitlab.acme.example/platform/pipeyard/sendmail@" in out.templates["templates/sendmail.yml"]
+
+
+# -- job controls, the same on every job -----------------------------------------------------------
+def test_every_component_job_has_the_same_controls(outputs):
+    for p in load_providers(ROOT):
+        inputs, body = _component(outputs, p.name)
+        for job in p.jobs:
+            prefix = "" if len(p.jobs) == 1 else f"{job.name}-"
+            assert inputs[f"{prefix}enabled"] == {"type": "boolean", "default": True,
+                                                   "description": f"false switches the {job.name} job off."}
+            assert inputs[f"{prefix}rules"]["type"] == "array" and inputs[f"{prefix}rules"]["default"] == []
+            assert inputs[f"{prefix}changes"]["default"] == ["**/*"]
+            assert inputs[f"{prefix}needs"]["type"] == "array"
+            rendered = body[f"$[[ inputs.job-prefix ]]{job.name}"]
+            assert rendered["rules"][0] == {"if": f'"$[[ inputs.{prefix}enabled ]]" != "true"', "when": "never"}
+            assert rendered["rules"][1] == f"$[[ inputs.{prefix}rules ]]"
+            assert rendered["needs"] == f"$[[ inputs.{prefix}needs ]]"
+            runs = [r for r in rendered["rules"][2:] if r.get("when") != "never"]
+            assert runs and all(r["changes"] == f"$[[ inputs.{prefix}changes ]]" for r in runs)
+
+
+def test_classic_jobs_take_the_controls_as_variables(outputs):
+    job = _classic(outputs)[".maven-build"]
+    assert job["rules"][0] == {"if": '$MAVEN_BUILD_DISABLED == "true" || $MAVEN_BUILD_DISABLED == "1"',
+                               "when": "never"}
+    assert job["rules"][-1] == {"changes": ["$MAVEN_BUILD_CHANGES"], "when": "on_success"}
+    assert job["variables"]["MAVEN_BUILD_CHANGES"] == "**/*"
+    assert "MAVEN_BUILD_DISABLED" not in job["variables"]  # a project or job variable can set it
+    header = outputs.templates["maven.gitlab-ci.yml"]
+    assert "MAVEN_TEST_DISABLED=true switches it off" in header
+
+
+def test_needs_are_optional_and_name_the_default_jobs(outputs):
+    classic = _classic(outputs)
+    assert classic[".maven-test"]["needs"] == [{"job": "maven-build", "optional": True}]
+    assert classic[".maven-deploy"]["needs"] == [{"job": "maven-build", "optional": True},
+                                                 {"job": "maven-test", "optional": True}]
+    assert classic[".maven-build"]["needs"] == []
+    inputs, _ = _component(outputs, "maven")
+    assert inputs["test-needs"]["default"] == [{"job": "maven-build", "optional": True}]
+
+
+def test_artifacts_flow_from_build_and_test_to_the_scan(outputs):
+    classic = _classic(outputs)
+    build = classic[".maven-build"]["artifacts"]["paths"]
+    assert {"**/target/classes/", "**/target/test-classes/", "**/target/*.jar", "**/target/dependency/"} <= set(build)
+    test = classic[".maven-test"]["artifacts"]
+    assert "**/target/site/jacoco/" in test["paths"] and "**/target/surefire-reports/" in test["paths"]
+    assert test["reports"]["junit"][0] == "**/target/surefire-reports/TEST-*.xml"
+    assert "org.jacoco:jacoco-maven-plugin:$MAVEN_JACOCO_VERSION:prepare-agent" in classic[".maven-test"]["script"][0]
+    scan = classic[".sonar-scan"]
+    assert [n["job"] for n in scan["needs"]] == ["maven-build", "maven-test", "npm-build", "npm-test"]
+    assert scan["variables"]["GIT_DEPTH"] == "0"
+    assert scan["cache"]["paths"] == [".sonar/cache/"]
+    assert set(classic[".npm-test"]["artifacts"]["paths"]) == {"junit.xml", "coverage/"}
+
+
+def test_caches_are_keyed_on_the_lockfiles_in_the_inputs_paths(outputs):
+    classic = _classic(outputs)
+    maven = classic[".maven-build"]["cache"]
+    assert maven == [{"key": {"files": ["pom.xml"], "prefix": "maven"}, "fallback_keys": ["maven-$CI_DEFAULT_BRANCH"],
+                      "paths": ["$MAVEN_LOCAL_REPOSITORY/"]}]
+    assert classic[".maven-build"]["variables"]["MAVEN_LOCAL_REPOSITORY"] == ".m2/repository"
+    npm = classic[".npm-test"]["cache"][0]
+    assert npm["key"] == {"files": ["package-lock.json"], "prefix": "npm"} and npm["paths"] == ["$NPM_CONFIG_CACHE/"]
+    # The release jobs refresh the plain key of the default branch the others fall back to.
+    assert classic[".maven-deploy"]["cache"][1] == {"key": "maven-$CI_DEFAULT_BRANCH", "policy": "push",
+                                                    "paths": ["$MAVEN_LOCAL_REPOSITORY/"]}
+    _, body = _component(outputs, "maven")
+    assert body["$[[ inputs.job-prefix ]]build"]["variables"]["MAVEN_LOCAL_REPOSITORY"] == \
+        "$[[ inputs.local-repository ]]"
+    assert "&" not in outputs.templates["maven.gitlab-ci.yml"].split("---")[-1].replace("&&", "")  # no aliases
+
+
+def test_the_gitops_job_has_an_environment_and_one_bump_at_a_time(outputs):
+    job = _classic(outputs)[".gitops-bump"]
+    assert job["environment"] == {"name": "$GITOPS_ENVIRONMENT", "url": "$GITOPS_ENVIRONMENT_URL"}
+    assert job["resource_group"] == "gitops-$GITOPS_ENVIRONMENT"
+    assert job["interruptible"] is False
+    inputs, body = _component(outputs, "gitops")
+    assert body["$[[ inputs.job-prefix ]]bump"]["variables"]["GITOPS_ENVIRONMENT"] == "$[[ inputs.environment ]]"
+    assert "environment-url" in inputs
+
+
+def test_the_workflow_template_switches_between_branch_and_merge_request_pipelines(outputs):
+    classic = yaml.safe_load(outputs.templates["workflow.gitlab-ci.yml"])
+    header, body = yaml.safe_load_all(outputs.templates["templates/workflow.yml"])
+    rules = classic["workflow"]["rules"]
+    assert body["workflow"]["rules"] == rules
+    assert rules[0] == {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}
+    assert rules[1] == {"if": '$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS && $CI_PIPELINE_SOURCE == "push"',
+                        "when": "never"}
+    assert {"if": "$CI_COMMIT_TAG"} in rules and {"if": '$CI_PIPELINE_SOURCE == "web"'} in rules
+    assert header["spec"]["inputs"]["auto-cancel"]["options"] == ["conservative", "interruptible", "none"]
+
+
+# -- the site names the images -----------------------------------------------------------------------
+def test_the_site_renames_the_images_everywhere(tmp_path):
+    providers = load_providers(ROOT)
+    site_file = tmp_path / "design.site.yaml"
+    site_file.write_text('registry: harbor.example.com/devops\nimage_name: "{provider}-provider"\n'
+                         "image_names: {sendmail: sendmail}\n")
+    site = load_site(site_file, providers)
+    out = build_outputs(ROOT, providers, site)
+    maven = yaml.safe_load(out.templates["maven.gitlab-ci.yml"])
+    assert maven[".maven-build"]["image"] == f"$PIPEYARD_REGISTRY/maven-provider:{__version__}"
+    assert yaml.safe_load(out.templates["sendmail.gitlab-ci.yml"])[".sendmail-sonar"]["image"] == \
+        f"$PIPEYARD_REGISTRY/sendmail:{__version__}"
+    inputs, _ = _component(out, "sonar")
+    assert inputs["provider-image"]["default"] == f"$PIPEYARD_REGISTRY/sonar-provider:{__version__}"
+    assert "| `sonar-provider` |" in out.templates["README.md"]
+    assert "$PIPEYARD_REGISTRY/maven-provider:ci-$CI_PIPELINE_ID" in out.files[".gitlab-ci.yml"]
+
+
+@pytest.mark.parametrize("text, says", [
+    ('image_name: "{provider}-provider"\nimage_names: {gradle: gradle}\n', "image_names.gradle: no provider"),
+    ('image_name: "provider"\n', "does not match"),
+    ('image_names: {maven: npm}\n', "npm and maven would both be called 'npm'"),
+    ('image_names: {maven: Maven}\n', "does not match"),
+])
+def test_bad_image_names_are_refused_with_the_key(tmp_path, text, says):
+    path = tmp_path / "bad.site.yaml"
+    path.write_text(text)
+    with pytest.raises(Exception) as err:
+        load_site(path, load_providers(ROOT))
+    assert says in str(err.value)

@@ -33,9 +33,9 @@ workdir, runner = runner_fixtures("maven")
 
 def copy_example(dest: Path, version: str | None = None) -> Path:
     shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns("target", ".m2", ".gitlab-ci.yml"))
-    if version:
-        pom = dest / "pom.xml"
-        pom.write_text(pom.read_text().replace("<version>1.0.0-SNAPSHOT</version>", f"<version>{version}</version>", 1))
+    if version:  # the parent's version and every module's reference to it
+        for pom in dest.rglob("pom.xml"):
+            pom.write_text(pom.read_text().replace("<version>1.0.0-SNAPSHOT</version>", f"<version>{version}</version>"))
     return dest
 
 

@@ -1,4 +1,4 @@
-"""Real builds: examples/java-app with the real Maven, through the mvn wrapper, against the Nexus stand-in.
+"""Real builds: examples/java-app (api, core, app) with the real Maven, through the mvn wrapper, against the Nexus stand-in.
 
 The first test builds cold (the mirror serves every plugin, about 15-25 s); the
 others reuse its local repository, as GitLab's cache would. -DforkCount=0 runs
@@ -39,9 +39,12 @@ def test_cold_build_compiles_tests_and_deploys_a_snapshot(cold, maven_repo):
     project, done, requests = cold
     assert done.returncode == 0, output(done)[-4000:]
     assert "BUILD SUCCESS" in done.stdout
-    report = ET.parse(project / "target" / "surefire-reports" / "TEST-com.example.app.GreeterTest.xml").getroot()
+    report = ET.parse(project / "core" / "target" / "surefire-reports" /
+                      "TEST-com.example.greeting.core.FriendlyGreeterTest.xml").getroot()
     assert (report.get("tests"), report.get("failures"), report.get("errors")) == ("3", "0", "0")
-    assert (project / "target" / "java-app-1.0.0-SNAPSHOT.jar").is_file()
+    # Every module of the reactor: the api, the core and the runnable service jar.
+    assert (project / "app" / "target" / "java-app-1.0.0-SNAPSHOT.jar").is_file()
+    assert (project / "api" / "target" / "java-app-api-1.0.0-SNAPSHOT.jar").is_file()
     # The local repository sits in the project, where GitLab's cache keeps it.
     assert (project / ".m2" / "repository" / "junit" / "junit" / "4.13.2" / "junit-4.13.2.jar").is_file()
     deployed = maven_repo.deployed("maven-snapshots")

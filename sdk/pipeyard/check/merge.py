@@ -1,24 +1,31 @@
 """The merged view of a consumer pipeline, as GitLab builds it, offline.
 
-Resolves `include:` (local files, and pipeyard's own component project by
-component or by project/file), interpolates inputs and resolves `extends:`, so
-the schema sees every job as GitLab would, hidden templates included.
+GitLab's order (lib/gitlab/ci/config.rb, build_config): includes are merged first (local
+files, wildcards among them, with their own spec:inputs; pipeyard's component project by
+component or by project/file), then `!reference` tags are resolved against the merged
+whole, then `extends:` (lib/gitlab/ci/config/extendable). This module does the same, and
+remembers for every key the file and line it came from, so a problem found in the merged
+view points at the line a person has to edit.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeyard.check.interpolate import interpolate, resolve_inputs
+from pipeyard.check.yamlload import Document, KeyPath, Reference, load_documents
 from pipeyard_kit.errors import ValidationError
 
 MAX_EXTENDS_DEPTH = 11  # GitLab's own limit
+MAX_REFERENCE_DEPTH = 10  # lib/gitlab/ci/config/yaml/tags/resolver.rb
+MAX_INCLUDES = 150  # GitLab's default ci_max_includes
+
+Where = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -41,31 +48,26 @@ class Merged:
     config: dict[str, Any]
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    origins: dict[KeyPath, Where] = field(default_factory=dict)
+
+    def where(self, path: KeyPath) -> Where | None:
+        """The file and line of a key path, or of its nearest written ancestor."""
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.origins:
+                return self.origins[path[:n]]
+        return None
 
 
-def load_documents(path: Path) -> list[Any]:
-    try:
-        return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None] or [{}]
-    except FileNotFoundError:
-        raise ValidationError(f"{path}: no such file", fix="check the path") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ValidationError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
-                              fix="fix the syntax at that line") from None
-
-
-def split_header(docs: list[Any], where: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+def split_header(docs: list[Document], where: str) -> tuple[dict[str, Any] | None, Document]:
     if len(docs) == 1:
-        body = docs[0]
-        header = None
-    elif len(docs) == 2 and isinstance(docs[0], dict) and set(docs[0]) == {"spec"}:
-        header, body = docs
+        body, header = docs[0], None
+    elif len(docs) == 2 and isinstance(docs[0].data, dict) and set(docs[0].data) == {"spec"}:
+        header, body = docs[0].data, docs[1]
     else:
         raise ValidationError(f"{where}: expected one document, or a spec: header, --- and a body",
                               fix="remove the extra --- separators")
-    if not isinstance(body, dict):
-        raise ValidationError(f"{where}: the pipeline must be a mapping of keywords and jobs")
+    if not isinstance(body.data, dict):
+        raise ValidationError(f"{where}:{body.start}: the pipeline must be a mapping of keywords and jobs")
     return header, body
 
 
@@ -79,7 +81,7 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _normalise_includes(raw: Any) -> list[dict[str, Any]]:
+def _normalise_includes(raw: Any, where: str) -> list[dict[str, Any]]:
     items = raw if isinstance(raw, list) else [raw]
     out = []
     for item in items:
@@ -88,7 +90,16 @@ def _normalise_includes(raw: Any) -> list[dict[str, Any]]:
         elif isinstance(item, dict):
             out.append(item)
         else:
-            raise ValidationError(f"include: {item!r} is not a file or a mapping")
+            raise ValidationError(f"{where}: include: {item!r} is not a file or a mapping")
+    return out
+
+
+def _interpolated_lines(lines: dict[KeyPath, int], values: dict[str, Any], where: str) -> dict[KeyPath, int]:
+    """Key paths after $[[ inputs ]] interpolation (a job called `$[[ inputs.job-prefix ]]build`
+    becomes `maven-build`)."""
+    out = {}
+    for path, line in lines.items():
+        out[tuple(interpolate(p, values, where) if isinstance(p, str) else p for p in path)] = line
     return out
 
 
@@ -98,32 +109,61 @@ class Merger:
         self.source = source
         self.notes: list[str] = []
         self.sources: list[str] = []
+        self.origins: dict[KeyPath, Where] = {}
+        self.count = 0
 
-    def load(self, path: Path, inputs: dict[str, Any] | None, where: str, depth: int = 0) -> dict[str, Any]:
-        if depth > 100:
-            raise ValidationError(f"{where}: includes nest too deeply", fix="remove the include cycle")
-        header, body = split_header(load_documents(path), where)
+    def load(self, path: Path, inputs: dict[str, Any] | None, where: str, depth: int = 0,
+             at: str | None = None) -> dict[str, Any]:
+        """One file and its includes; `at` is the file:line of the include that asked for it, where
+        a wrong input is fixed."""
+        self.count += 1
+        if depth > 100 or self.count > MAX_INCLUDES:
+            raise ValidationError(f"{where}: more than {MAX_INCLUDES} includes, or includes that nest too deeply",
+                                  fix="remove the include cycle")
+        header, doc = split_header(load_documents(path, where), where)
+        body, lines = doc.data, doc.lines
         self.sources.append(where)
         if header is not None:
-            values = resolve_inputs(header.get("spec") or {}, inputs, where)
+            values = resolve_inputs(header.get("spec") or {}, inputs,
+                                    f"{at}: include of {where}" if at else f"{where}:1")
             body = interpolate(body, values, where)
+            lines = _interpolated_lines(lines, values, where)
         elif inputs:
-            raise ValidationError(f"{where}: takes no inputs (it has no spec:inputs header)",
+            raise ValidationError(f"{at or where}: {where} takes no inputs (it has no spec:inputs header)",
                                   fix="remove inputs from this include")
         merged: dict[str, Any] = {}
-        for inc in _normalise_includes(body.pop("include", [])):
-            for sub_path, sub_inputs, sub_where in self._resolve(inc, where):
-                merged = deep_merge(merged, self.load(sub_path, sub_inputs, sub_where, depth + 1))
+        for i, inc in enumerate(_normalise_includes(body.pop("include", []), where)):
+            at = f"{where}:{lines.get(('include', i), lines.get(('include',), doc.start))}"
+            for sub_path, sub_inputs, sub_where in self._resolve(inc, at):
+                merged = deep_merge(merged, self.load(sub_path, sub_inputs, sub_where, depth + 1, at))
+        # What this file writes wins over what it includes, key by key, as in deep_merge.
+        for key_path, line in lines.items():
+            if key_path and key_path[0] != "include":
+                self.origins[key_path] = (where, line)
         return deep_merge(merged, body)
+
+    def _local(self, inc: dict[str, Any], where: str) -> list[tuple[Path, dict[str, Any] | None, str]]:
+        pattern = str(inc["local"]).lstrip("/")
+        inputs = inc.get("inputs")
+        if any(c in pattern for c in "*?["):
+            # GitLab expands wildcards in the project's own files: * within a folder, ** across them.
+            found = sorted(glob.glob(pattern, root_dir=self.project_dir, recursive=True))
+            found = [f for f in found if (self.project_dir / f).is_file() and f.endswith((".yml", ".yaml"))]
+            if not found:
+                self.notes.append(f"{where}: include local '{inc['local']}' matches no file")
+            return [(self.project_dir / f, inputs, f) for f in found]
+        path = self.project_dir / pattern
+        if not path.is_file():
+            raise ValidationError(f"{where}: include local '{inc['local']}' does not exist",
+                                  fix="fix the path (relative to the project root)")
+        return [(path, inputs, pattern)]
 
     def _resolve(self, inc: dict[str, Any], where: str) -> list[tuple[Path, dict[str, Any] | None, str]]:
         inputs = inc.get("inputs")
+        # include:rules decide with pipeline variables GitLab knows and lint doesn't: every
+        # include is linted as included, so a typo in one that some pipelines skip still shows.
         if "local" in inc:
-            path = self.project_dir / str(inc["local"]).lstrip("/")
-            if not path.is_file():
-                raise ValidationError(f"{where}: include local '{inc['local']}' does not exist",
-                                      fix="fix the path (relative to the project root)")
-            return [(path, inputs, str(inc["local"]))]
+            return self._local(inc, where)
         if "component" in inc:
             found = self._component(str(inc["component"]), inputs, where)
             return [found] if found else []
@@ -164,17 +204,78 @@ class Merger:
         return path, inputs, f"component {name}"
 
 
-def resolve_extends(config: dict[str, Any]) -> dict[str, Any]:
+def resolve_references(config: dict[str, Any]) -> dict[str, Any]:
+    """Every `!reference [job, key, ...]` replaced by that value of the merged configuration."""
+
+    def lookup(ref: Reference, depth: int) -> Any:
+        if depth > MAX_REFERENCE_DEPTH:
+            raise ValidationError(f"{ref.file}:{ref.line}: {ref!r} nests deeper than {MAX_REFERENCE_DEPTH} "
+                                  "references", fix="reference the values directly")
+        node: Any = config
+        for i, key in enumerate(ref.path):
+            if not isinstance(node, dict) or key not in node:
+                missing = ".".join(ref.path[: i + 1])
+                raise ValidationError(f"{ref.file}:{ref.line}: {ref!r}: {missing} is not defined",
+                                      fix="reference a job or hidden job and keys that exist")
+            node = node[key]
+        return walk(copy.deepcopy(node), depth + 1)
+
+    def walk(node: Any, depth: int) -> Any:
+        if isinstance(node, Reference):
+            return lookup(node, depth)
+        if isinstance(node, dict):
+            return {k: walk(v, depth) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, depth) for v in node]
+        return node
+
+    return walk(config, 0)
+
+
+# Keys whose nested lists GitLab flattens, as `!reference` and array inputs produce them
+# (lib/gitlab/ci/config/entry/rules.rb `[super].flatten`, and the script entries' nested arrays).
+FLATTENED = ("rules", "script", "before_script", "after_script")
+
+
+def _flat(items: Any) -> Any:
+    if not isinstance(items, list):
+        return items
+    out: list[Any] = []
+    for item in items:
+        out.extend(_flat(item) if isinstance(item, list) else [item])
+    return out
+
+
+def flatten_nested(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with nested rules and scripts flattened, as GitLab reads them."""
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            value = {k: _flat(v) if k in FLATTENED else v for k, v in value.items()}
+        out[key] = value
+    return out
+
+
+def resolve_extends(config: dict[str, Any], origins: dict[KeyPath, Where] | None = None) -> dict[str, Any]:
+    """extends applied; an inherited key keeps the file and line of the job it came from."""
     resolved: dict[str, Any] = {}
+    origins = origins if origins is not None else {}
+
+    def inherit(child: str, parent: str) -> None:
+        for path, where in list(origins.items()):
+            if path and path[0] == parent and len(path) > 1:
+                origins.setdefault((child, *path[1:]), where)
 
     def job(name: str, chain: tuple[str, ...]) -> dict[str, Any]:
         if name in resolved:
             return resolved[name]
+        at = origins.get((name,))
+        prefix = f"{at[0]}:{at[1]}: " if at else ""
         if name in chain:
-            raise ValidationError(f"{name}: extends forms a cycle ({' -> '.join(chain + (name,))})",
+            raise ValidationError(f"{prefix}{name}: extends forms a cycle ({' -> '.join(chain + (name,))})",
                                   fix="remove one of the extends")
         if len(chain) > MAX_EXTENDS_DEPTH:
-            raise ValidationError(f"{name}: extends nests deeper than {MAX_EXTENDS_DEPTH}")
+            raise ValidationError(f"{prefix}{name}: extends nests deeper than {MAX_EXTENDS_DEPTH}")
         body = config[name]
         parents = body.get("extends")
         if not parents:
@@ -186,8 +287,11 @@ def resolve_extends(config: dict[str, Any]) -> dict[str, Any]:
                 candidates = [k for k in config if isinstance(config[k], dict)]
                 guess = difflib.get_close_matches(str(parent), candidates, n=1)
                 hint = f"did you mean '{guess[0]}'?" if guess else "include the template that defines it"
-                raise ValidationError(f"{name}: extends '{parent}', which is not defined", fix=hint)
+                line = origins.get((name, "extends"), at)
+                where = f"{line[0]}:{line[1]}: " if line else ""
+                raise ValidationError(f"{where}{name}: extends '{parent}', which is not defined", fix=hint)
             merged = deep_merge(merged, job(parent, chain + (name,)))
+            inherit(name, parent)
         own = {k: v for k, v in body.items() if k != "extends"}
         resolved[name] = deep_merge(merged, own)
         return resolved[name]
@@ -201,7 +305,10 @@ def resolve_extends(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def merged_view(path: Path, source: TemplateSource, project_dir: Path | None = None) -> Merged:
+def merged_view(path: Path, source: TemplateSource, project_dir: Path | None = None,
+                shown: str | None = None) -> Merged:
     merger = Merger(project_dir or path.parent, source)
-    config = merger.load(path, None, path.name)
-    return Merged(config=resolve_extends(config), sources=merger.sources, notes=merger.notes)
+    config = merger.load(path, None, shown or path.name)
+    config = resolve_references(config)
+    config = flatten_nested(resolve_extends(config, merger.origins))
+    return Merged(config=config, sources=merger.sources, notes=merger.notes, origins=merger.origins)

@@ -9,7 +9,7 @@ import yaml
 
 from pipeyard.check.interpolate import interpolate
 from pipeyard.check.lint import lint_offline
-from pipeyard.check.merge import TemplateSource
+from pipeyard.check.merge import TemplateSource, flatten_nested
 from pipeyard.check.schema import schema_problems
 from pipeyard.model.provider import Provider, load_provider, missing_skeleton, provider_names
 from pipeyard.release.pipeline import pipeline_problems
@@ -81,7 +81,7 @@ def template_problems(outputs: Outputs) -> list[str]:
         if rel.startswith("templates/"):
             header, body = docs
             problems += [f"{where} (spec header): {p}" for p in schema_problems(header)]
-            body = interpolate(body, _default_inputs(header), where)
+            body = flatten_nested(interpolate(body, _default_inputs(header), where))
             problems += [f"{where}: {p}" for p in schema_problems(body)]
         else:
             problems += [f"{where}: {p}" for p in schema_problems(docs[0])]

@@ -29,7 +29,7 @@ def gitlab_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> jsonschema.Draft7Validator:
+def validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(gitlab_schema())
 
 
@@ -60,7 +60,24 @@ def _allowed(error: jsonschema.ValidationError) -> list[str]:
     return []
 
 
-def _explain(error: jsonschema.ValidationError) -> str:
+def located(error: jsonschema.ValidationError) -> list[tuple[tuple[object, ...], str]]:
+    """(key path, message) of every problem in one error: each unknown key on its own."""
+    path = tuple(str(p).replace("hidden-job.", ".") if isinstance(p, str) else p for p in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = _allowed(error)
+        extras = [k for k in error.instance if k not in allowed and not str(k).startswith(".")]
+        where = _where(error)
+        out = []
+        for bad in extras:
+            guess = difflib.get_close_matches(str(bad), allowed, n=1)
+            hint = f"did you mean '{guess[0]}'?" if guess else f"allowed keys: {', '.join(allowed)}"
+            out.append((path + (bad,), f"{where}: unknown key '{bad}': {hint}"))
+        if out:
+            return out
+    return [(path, explain(error))]
+
+
+def explain(error: jsonschema.ValidationError) -> str:
     where = _where(error)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = _allowed(error)
@@ -75,7 +92,7 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+def deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     # anyOf/oneOf errors hide the useful one (e.g. an unknown key) in their context.
     best = jsonschema.exceptions.best_match([error])
     while best.context:
@@ -89,10 +106,10 @@ def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
 def schema_problems(doc: Any) -> list[str]:
     if not isinstance(doc, dict):
         return ["(top level): a pipeline must be a mapping of keywords and jobs"]
-    errors = sorted(_validator().iter_errors(unhide(doc)), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(validator().iter_errors(unhide(doc)), key=lambda e: list(map(str, e.absolute_path)))
     problems = []
     for error in errors:
-        message = _explain(_deepest(error))
+        message = explain(deepest(error))
         if message not in problems:
             problems.append(message)
     return problems

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import click
 
-from pipeyard.check.lint import lint_offline, lint_remote
+from pipeyard.check.lint import Finding, lint_offline, lint_remote
 from pipeyard.check.merge import TemplateSource
 from pipeyard.model.provider import repo_root
 from pipeyard.model.site import find_site, load_site
@@ -40,13 +41,19 @@ def template_source(templates: Path | None, component_project: str | None) -> Te
 @click.option("--token", envvar="GITLAB_TOKEN", help="API token for --gitlab-url (or GITLAB_TOKEN).")
 @click.option("--project", "project", envvar="CI_PROJECT_PATH",
               help="Project (id or path) whose context GitLab lints in.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the findings as JSON on stdout (file, line, severity, message), for scripts; "
+                   "the exit code is the same.")
 def lint(file: Path, templates: Path | None, component_project: str | None, gitlab_url: str | None,
-         token: str | None, project: str | None) -> None:
-    """Validate a consumer .gitlab-ci.yml: offline, and with --gitlab-url also by GitLab."""
+         token: str | None, project: str | None, as_json: bool) -> None:
+    """Validate a consumer .gitlab-ci.yml: offline, and with --gitlab-url also by GitLab.
+
+    Every problem names its file and line. Local includes (wildcards too), their spec:inputs,
+    !reference tags and extends across files are resolved as GitLab resolves them.
+    """
     if not file.is_file():
         raise UsageError(f"{file}: no such file", fix="pass the path of a .gitlab-ci.yml")
     result = lint_offline(file, template_source(templates, component_project), file.parent)
-    problems = list(result.problems)
     if gitlab_url:
         if not token:
             token_file = os.environ.get("GITLAB_TOKEN_FILE")
@@ -54,9 +61,16 @@ def lint(file: Path, templates: Path | None, component_project: str | None, gitl
         if not token or not project:
             raise UsageError("--gitlab-url needs --token (or GITLAB_TOKEN) and --project",
                              fix="pass both, or drop --gitlab-url for an offline lint")
-        problems += lint_remote(file, gitlab_url, token, project)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        result.findings += [Finding("error", p, str(file)) for p in lint_remote(file, gitlab_url, token, project)]
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        if not result.ok:
+            raise SystemExit(1)
+        return
+    for finding in result.findings:
+        if finding.severity != "error":
+            click.echo(f"{finding.severity}: {finding.render()}", err=True)
+    problems = result.problems
     if problems:
         raise ValidationError(f"{file}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     where = " and GitLab's lint API" if gitlab_url else ""

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeyard.model.provider import load_providers, repo_root
+from pipeyard.model.site import find_site, load_site
 
 
 @click.command()
@@ -16,7 +17,9 @@ def providers() -> None:
     table = Table(title="pipeyard providers")
     for col in ("provider", "image", "base", "hidden jobs", "CLIs"):
         table.add_column(col)
-    for p in load_providers(root):
-        table.add_row(p.name, p.image_name, p.base, ", ".join(f".{p.job_prefix}-{j.name}" for j in p.jobs),
+    all_providers = load_providers(root)
+    site = load_site(find_site(root), all_providers)
+    for p in all_providers:
+        table.add_row(p.name, site.image_of(p), p.base, ", ".join(f".{p.job_prefix}-{j.name}" for j in p.jobs),
                       ", ".join(p.cli))
     Console(width=140).print(table)

@@ -44,6 +44,9 @@ def _secrets_dir(host: str) -> Path:
                    "[default: $HARBOR_URL].")
 @click.option("--version", "version", default=__version__, show_default=True,
               help="Version to publish; the local images are localhost/pipeyard/NAME:VERSION.")
+@click.option("--site", "site_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Site file whose image names (image_name, image_names) the images are published under "
+                   "[default: $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout].")
 @click.option("--tag", "extra_tags", multiple=True, metavar="TAG", help="Extra tag (repeatable).")
 @click.option("--latest/--no-latest", default=None,
               help="Tag `latest` [default: only on the default branch (CI_DEFAULT_BRANCH, else "
@@ -60,13 +63,14 @@ def _secrets_dir(host: str) -> Path:
               help="With --harbor: set up the project and policies, push nothing.")
 @debug_option
 def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | None, version: str,
-            extra_tags: tuple[str, ...], latest: bool | None, robot_secrets: Path | None,
+            site_path: Path | None, extra_tags: tuple[str, ...], latest: bool | None, robot_secrets: Path | None,
             show_robot_secrets: bool, no_gc: bool, setup_only: bool) -> None:
     """Push provider images by digest, then tag them: version, major, git sha, latest on the default branch.
 
     PROVIDERS default to all of them. A re-publish with nothing changed uploads nothing and says so.
     """
     from pipeyard.model.provider import load_providers, repo_root
+    from pipeyard.model.site import find_site, load_site
     from pipeyard.publish import images as pub
     from pipeyard.publish.harbor import HarborClient, SecretSink, provision, validate_project_name
     from pipeyard.publish.registry import LayerCache, RegistryClient, Target
@@ -74,7 +78,9 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     from pipeyard_kit.errors import UsageError
 
     # Everything a user can get wrong is checked before any server is called.
-    selected = load_providers(repo_root(), list(providers) or None)
+    root = repo_root()
+    selected = load_providers(root, list(providers) or None)
+    site = load_site(site_path or find_site(root), load_providers(root))
     if (setup_only or robot_secrets or show_robot_secrets or no_gc) and not harbor_url:
         raise UsageError("--setup-only, --robot-secrets, --show-robot-secrets and --no-gc need --harbor",
                          fix="add --harbor URL (or set HARBOR_URL)")
@@ -108,6 +114,6 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     client.ping()  # a wrong address or login fails here, before the container engine starts
     tags = pub.plan_tags(version, sha=pub.git_sha(), release=os.environ.get("CI_COMMIT_TAG"),
                          extra=extra_tags, latest=pub.on_default_branch() if latest is None else latest)
-    images = [pub.LocalImage(p.image_name, pub.local_ref(p.image_name, version)) for p in selected]
+    images = [pub.LocalImage(site.image_of(p), pub.local_ref(site.image_of(p), version)) for p in selected]
     with docker_client() as store:
         pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo)

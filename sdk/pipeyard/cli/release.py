@@ -65,14 +65,17 @@ def push(providers: tuple[str, ...], registry: str, tag: str, digests: Path, ver
     """Push built images by digest under one per-pipeline tag and record their digests."""
     from pipeyard.cli.publish import docker_client
     from pipeyard.model.provider import load_providers, repo_root
+    from pipeyard.model.site import find_site, load_site
     from pipeyard.release.promote import check_tag, push_ci
 
     check_tag(tag)
-    selected = load_providers(repo_root(), list(providers) or None)
+    root = repo_root()
+    selected = load_providers(root, list(providers) or None)
+    site = load_site(find_site(root), load_providers(root))
     target, client = _registry(registry)
     client.ping()
     with docker_client() as store:
-        records = push_ci(store, [(p.name, p.image_name) for p in selected], target, client, tag, digests,
+        records = push_ci(store, [(p.name, site.image_of(p)) for p in selected], target, client, tag, digests,
                           version=version, echo=click.echo)
     for r in records:
         click.echo(f"{r.provider}: {r.registry}/{r.repository}:{r.tag}@{r.digest} -> {digests}/{r.provider}.json")

@@ -53,6 +53,19 @@ class LocalProject:
         listing = json.loads(out.stdout[out.stdout.index("["):])
         return sorted(j["name"] for j in listing if j.get("when") != "never")
 
+    def commit(self, files: dict[str, str], message: str = "a change") -> None:
+        """Write files (relative paths) and commit them on the checked-out branch."""
+        for rel, text in files.items():
+            (self.path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (self.path / rel).write_text(text, encoding="utf-8")
+        _git(self.path, "add", "-A")
+        _git(self.path, "commit", "-q", "-m", message)
+
+    def pushed(self, default_branch: str = "main") -> None:
+        """Everything so far is on the server: origin/<default branch> moves to HEAD, so the next
+        commit is all that a push (and rules:changes) sees."""
+        _git(self.path, "update-ref", f"refs/remotes/origin/{default_branch}", "HEAD")
+
     def preview(self) -> str:
         out = self.run("--preview")
         if out.returncode != 0:
@@ -74,10 +87,13 @@ def stage_project(source: Path, dest: Path, templates: Path, component_project: 
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".gitlab-ci-local", "node_modules", "target"))
     _git(dest, "init", "-q", "-b", default_branch)
     _git(dest, "remote", "add", "origin", CONSUMER_REMOTE.format(name=source.name))
+    # The server had an empty repository before this push: gitlab-ci-local evaluates rules:changes
+    # against origin/<default branch>, and GitLab against the commit before the push, so every file
+    # of the example counts as changed, as in a project's first pipeline.
+    _git(dest, "commit", "-q", "--allow-empty", "-m", "before the push")
+    _git(dest, "update-ref", f"refs/remotes/origin/{default_branch}", "HEAD")
     _git(dest, "add", "-A")
     _git(dest, "commit", "-q", "-m", "example project")
-    # As a clone would have it, so CI_DEFAULT_BRANCH is read from origin/HEAD.
-    _git(dest, "update-ref", f"refs/remotes/origin/{default_branch}", "HEAD")
     _git(dest, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default_branch}")
     if branch != default_branch:
         _git(dest, "checkout", "-q", "-b", branch)

@@ -54,7 +54,7 @@ class BuildRequest:
     wheel: Path | None = None
 
     def ref(self, provider: Provider, tag: str = __version__) -> str:
-        return f"{self.prefix}/{provider.image_name}:{tag}"
+        return f"{self.prefix}/{self.site.image_of(provider)}:{tag}"
 
 
 @dataclass

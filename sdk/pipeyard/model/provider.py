@@ -23,6 +23,12 @@ from pipeyard_kit.yamlio import load_yaml
 SKELETON = ("provider.yaml", "Dockerfile", "README.md", "pyproject.toml", "tests/smoke.sh",
             "{package}/__init__.py", "{package}/provider.json")
 
+# The inputs every component has, and the per-job controls (<job>-stage, <job>-enabled, ...): a
+# setting's input may not take their names.
+JOB_CONTROLS = ("stage", "enabled", "rules", "changes", "needs")
+RESERVED_INPUTS = frozenset({"job-prefix", "registry", "tags", "provider-image", *JOB_CONTROLS})
+RESERVED_SUFFIXES = tuple(f"-{c}" for c in JOB_CONTROLS)
+
 INPUT_TYPES = {"string": "string", "url": "string", "path": "string", "enum": "string",
                "email-list": "string", "integer": "number", "boolean": "boolean"}
 
@@ -64,6 +70,7 @@ class Job:
     stage: str
     when: str
     script: tuple[str, ...]
+    needs: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -184,9 +191,10 @@ def parse_provider(path: Path, data: Any) -> Provider:
     _check_settings(path, settings)
     _check_image_env(path, data["image"].get("env", {}), settings)
     jobs = tuple(Job(name=n, description=j["description"], stage=j["stage"], when=j["when"],
-                     script=tuple(j["script"]),
-                     extra={k: v for k, v in j.items() if k not in {"description", "stage", "when", "script"}})
+                     script=tuple(j["script"]), needs=tuple(j["needs"]),
+                     extra={k: v for k, v in j.items() if k not in {"description", "stage", "when", "needs", "script"}})
                  for n, j in data["jobs"].items())
+    _check_jobs(path, data["name"], data.get("job_prefix", data["name"]), jobs, settings)
     cli, entry_points = _entry_points(data["name"], data["cli"])
     for script, entry in zip(cli, entry_points, strict=True):
         module = entry.split(":", 1)[0]
@@ -203,14 +211,14 @@ def _check_settings(path: Path, settings: tuple[Setting, ...]) -> None:
     seen_env: set[str] = set()
     seen_input: set[str] = set()
     seen_flags: set[str] = set()
-    reserved = {"stage", "job-prefix", "registry", "tags"}
+    reserved = RESERVED_INPUTS
     for i, s in enumerate(settings):
         where = f"{path}: settings[{i}]"
         if s.env in seen_env:
             raise ModelError(f"{where}.env: {s.env} is declared twice: keep one")
         seen_env.add(s.env)
         if s.input:
-            if s.input in seen_input or s.input in reserved or s.input.endswith("-stage"):
+            if s.input in seen_input or s.input in reserved or s.input.endswith(RESERVED_SUFFIXES):
                 raise ModelError(f"{where}.input: '{s.input}' is taken: choose another input name")
             seen_input.add(s.input)
         if s.required and s.default is not None:
@@ -235,6 +243,29 @@ def _check_settings(path: Path, settings: tuple[Setting, ...]) -> None:
                 seen_flags.add(key)
         if s.type == "boolean" and s.default is not None and not isinstance(s.default, bool):
             raise ModelError(f"{where}.default: {s.default!r} is not true or false: fix the default")
+
+
+def job_control_variable(job_prefix: str, job: str, control: str) -> str:
+    """The CI/CD variable of a classic include's job control: MAVEN_BUILD_DISABLED, MAVEN_BUILD_CHANGES."""
+    return f"{job_prefix}_{job}_{control}".upper().replace("-", "_")
+
+
+def _check_jobs(path: Path, name: str, job_prefix: str, jobs: tuple[Job, ...], settings: tuple[Setting, ...]) -> None:
+    own = {j.name for j in jobs}
+    envs = {s.env for s in settings}
+    for job in jobs:
+        for need in job.needs:
+            if need == job.name or need == f"{job_prefix}-{job.name}":
+                raise ModelError(f"{path}: jobs.{job.name}.needs: a job cannot need itself: remove {need}")
+            if need not in own and "-" not in need:
+                raise ModelError(f"{path}: jobs.{job.name}.needs: {need} is no job of {name}",
+                                 fix=f"name one of {', '.join(sorted(own))}, or another provider's whole job "
+                                     "name such as maven-build")
+        for control in ("disabled", "changes"):
+            var = job_control_variable(job_prefix, job.name, control)
+            if var in envs:
+                raise ModelError(f"{path}: setting {var} collides with the {control} control of job {job.name}",
+                                 fix="rename the setting")
 
 
 # Image layers are readable by anyone who can pull the image.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -41,6 +42,18 @@ class Site:
     runner_tags: tuple[str, ...] = ("k8s-runner",)
     defaults: dict[str, Any] = field(default_factory=dict)
     ca_certificates: tuple[str, ...] = ()
+    # What the images are called under `registry`: a pattern over the provider's name, and names for
+    # single providers that win over it. Unset, each image keeps provider.yaml's image.name.
+    image_name: str | None = None
+    image_names: dict[str, str] = field(default_factory=dict)
+
+    def image_of(self, provider: Provider) -> str:
+        """The provider's image name at this site: render, build, publish, mirror and the templates use it."""
+        if provider.name in self.image_names:
+            return self.image_names[provider.name]
+        if self.image_name:
+            return self.image_name.format(provider=provider.name)
+        return provider.image_name
 
     def defaults_for(self, provider: Provider) -> dict[str, Any]:
         declared = {s.env for s in provider.settings if not s.secret}
@@ -94,11 +107,37 @@ def load_site(path: Path | None, providers: list[Provider] | None = None) -> Sit
     if providers is not None:
         _check_defaults(path, defaults, providers)
     pems = tuple(_read_pem(path.parent, item) for item in data.get("ca_certificates", ()))
-    return Site(path=path, registry=data.get("registry", EMBEDDED_REGISTRY),
+    site = Site(path=path, registry=data.get("registry", EMBEDDED_REGISTRY),
                 base_registry=data.get("base_registry", "localhost/pipeyard"),
                 component_project=data.get("component_project", Site.component_project),
                 runner_tags=tuple(data.get("runner_tags", ("k8s-runner",))),
-                defaults=defaults, ca_certificates=pems)
+                defaults=defaults, ca_certificates=pems, image_name=data.get("image_name"),
+                image_names=dict(data.get("image_names", {})))
+    if providers is not None:
+        _check_image_names(path, site, providers)
+    return site
+
+
+_IMAGE_NAME = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+
+
+def _check_image_names(path: Path, site: Site, providers: list[Provider]) -> None:
+    """Every provider gets a valid repository name of its own; all problems are reported at once."""
+    known = {p.name for p in providers}
+    problems = [f"image_names.{name}: no provider is called {name}" for name in sorted(site.image_names)
+                if name not in known]
+    owner: dict[str, str] = {}
+    for p in providers:
+        name = site.image_of(p)
+        if not _IMAGE_NAME.match(name):
+            problems.append(f"the image of {p.name} would be called {name!r}, not a valid repository name")
+        elif name in owner:
+            problems.append(f"{p.name} and {owner[name]} would both be called {name!r}")
+        owner.setdefault(name, p.name)
+    if problems:
+        raise ModelError(f"{path}: " + "; ".join(problems),
+                         fix="give image_name a {provider} placeholder and image_names lowercase names, "
+                             "one per provider")
 
 
 def _check_defaults(path: Path, defaults: dict[str, Any], providers: list[Provider]) -> None:

@@ -95,9 +95,10 @@ def test_job_name(provider: Provider) -> str:
     return f"test-{provider.name}"
 
 
-def ci_image_ref(provider: Provider) -> str:
-    """The image a pipeline's build job pushed, as the test job pulls it."""
-    return f"$PIPEYARD_REGISTRY/{provider.image_name}:{CI_TAG}"
+def ci_image_ref(provider: Provider, site: Site | None = None) -> str:
+    """The image a pipeline's build job pushed, as the test job pulls it (named as the site names it)."""
+    name = site.image_of(provider) if site else provider.image_name
+    return f"$PIPEYARD_REGISTRY/{name}:{CI_TAG}"
 
 
 def _build_job(provider: Provider) -> dict[str, Any]:
@@ -118,12 +119,12 @@ def _build_job(provider: Provider) -> dict[str, Any]:
     }
 
 
-def image_checks(provider: Provider) -> list[str]:
+def image_checks(provider: Provider, site: Site | None = None) -> list[str]:
     """The checks a test job runs inside the image, derived from provider.yaml."""
     name = provider.name
     dockerfile = f"providers/{name}/Dockerfile"
     lines = [
-        f'echo "testing {ci_image_ref(provider)} as uid $(id -u)"',
+        f'echo "testing {ci_image_ref(provider, site)} as uid $(id -u)"',
         f'test "$(id -u)" -ne 0 || {{ echo "the image runs as root: give {dockerfile} a numeric non-root USER" >&2; '
         "exit 1; }",
         f'test "$(id -u)" -eq {provider.user} || {{ echo "uid $(id -u) is not image.user {provider.user} of '
@@ -139,14 +140,14 @@ def image_checks(provider: Provider) -> list[str]:
     return lines
 
 
-def _test_job(provider: Provider) -> dict[str, Any]:
+def _test_job(provider: Provider, site: Site) -> dict[str, Any]:
     return {
         "stage": "test",
         # The Kubernetes executor skips ENTRYPOINT; an empty one makes every executor do the same,
         # so the job proves the tools work when a script calls them directly.
-        "image": {"name": ci_image_ref(provider), "entrypoint": [""]},
+        "image": {"name": ci_image_ref(provider, site), "entrypoint": [""]},
         "needs": [build_job_name(provider)],
-        "script": image_checks(provider),
+        "script": image_checks(provider, site),
         "rules": _rules_for_build(provider),
     }
 
@@ -271,7 +272,7 @@ def pipeline_document(providers: list[Provider], site: Site) -> dict[str, Any]:
     providers = sorted(providers, key=lambda p: p.name)
     doc = {**_keywords(site), **_check_jobs(_bases(providers))}
     doc.update({build_job_name(p): _build_job(p) for p in providers})
-    doc.update({test_job_name(p): _test_job(p) for p in providers})
+    doc.update({test_job_name(p): _test_job(p, site) for p in providers})
     doc.update(_release_jobs(providers))
     return doc
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import jinja2
 
-from pipeyard.model.provider import Provider
+from pipeyard.model.provider import Provider, job_control_variable
 from pipeyard.model.site import Site
 from pipeyard.release.pipeline import render_self_pipeline
-from pipeyard.render import stamps
+from pipeyard.render import stamps, workflow
 from pipeyard.render.contracts import CONTRACTS_FILE, import_contracts
 from pipeyard.render.jobs import (
     REGISTRY_VAR,
@@ -29,8 +29,10 @@ from pipeyard.render.jobs import (
     classic_job,
     component_inputs,
     component_job,
+    control_input,
     hidden_job_name,
     image_ref,
+    needs,
     secrets,
 )
 from pipeyard.render.provider_json import provider_json
@@ -67,7 +69,7 @@ def render_component(provider: Provider, site: Site) -> str:
                       for job in provider.jobs})
     return _env().get_template("component.yml.j2").render(
         stamp=stamps.of(provider), provider=provider, version=__version__, site=site, header=header, body=body,
-        image=image_ref(provider, "<registry>"), secrets=secrets(provider)).rstrip() + "\n"
+        image=image_ref(provider, "<registry>", site), secrets=secrets(provider)).rstrip() + "\n"
 
 
 def render_classic(provider: Provider, site: Site) -> str:
@@ -75,7 +77,13 @@ def render_classic(provider: Provider, site: Site) -> str:
     return _env().get_template("classic.gitlab-ci.yml.j2").render(
         stamp=stamps.of(provider), provider=provider, version=__version__, project_path=project_path(site),
         first_job=hidden_job_name(provider, provider.jobs[0]), registry_var=REGISTRY_VAR, body=body,
-        secrets=secrets(provider)).rstrip() + "\n"
+        secrets=secrets(provider), controls=classic_controls(provider)).rstrip() + "\n"
+
+
+def classic_controls(provider: Provider) -> list[tuple[str, str, str]]:
+    """(job, DISABLED variable, CHANGES variable) for the header of a classic include."""
+    return [(hidden_job_name(provider, j), job_control_variable(provider.job_prefix, j.name, "disabled"),
+             job_control_variable(provider.job_prefix, j.name, "changes")) for j in provider.jobs]
 
 
 def render_dockerfile(provider: Provider) -> str:
@@ -105,7 +113,8 @@ def render_readme(providers: list[Provider], site: Site) -> str:
     tables = {p.name: settings_table(p, site) for p in providers}
     text = _env().get_template("README.md.j2").render(
         stamp=stamps.ALL_PROVIDERS, version=__version__, site=site, providers=providers, tables=tables,
-        project_path=project_path(site), rules_summary=RULES_SUMMARY)
+        project_path=project_path(site), rules_summary=RULES_SUMMARY, image_of=site.image_of,
+        control_input=control_input, needs=needs, job_control_variable=job_control_variable, workflow=workflow.NAME)
     return text.rstrip() + "\n"
 
 
@@ -162,6 +171,8 @@ def build_outputs(root: Path, providers: list[Provider], site: Site) -> Outputs:
     readme = root_readme(root, providers)
     if readme is not None:
         files["README.md"] = readme
+    templates[f"templates/{workflow.NAME}.yml"] = workflow.render_component(site)
+    templates[f"{workflow.NAME}.gitlab-ci.yml"] = workflow.render_classic(site)
     templates["README.md"] = render_readme(providers, site)
     # pipeyard's own pipeline (build, test and release on Kubernetes runners) follows the providers too.
     files[SELF_PIPELINE] = render_self_pipeline(providers, site)

@@ -7,6 +7,7 @@ from typing import Any
 from pipeyard.model.provider import Provider
 from pipeyard.model.site import Site
 from pipeyard.render.jobs import component_inputs
+from pipeyard.render.workflow import NAME as WORKFLOW
 from pipeyard_kit import __version__
 from pipeyard_kit.yamlio import dump_yaml
 
@@ -31,7 +32,9 @@ def starter(kind: str, site: Site, providers: dict[str, Provider], style: str = 
     names = [KINDS[kind], *REPORT]
     body: dict[str, Any] = {"stages": ["build", "test", "deploy", "report"]}
     if style == "component":
-        include = []
+        # Which pipelines run at all: merge-request pipelines for a branch with an open merge
+        # request, branch pipelines otherwise, never both.
+        include: list[dict[str, Any]] = [{"component": f"{site.component_project}/{WORKFLOW}@{__version__}"}]
         for name in names:
             item: dict[str, Any] = {"component": f"{site.component_project}/{name}@{__version__}"}
             required = _required_inputs(providers[name], site)
@@ -41,7 +44,8 @@ def starter(kind: str, site: Site, providers: dict[str, Provider], style: str = 
         body["include"] = include
     else:
         project = site.component_project.split("/", 1)[1]
-        body["include"] = [{"project": project, "ref": __version__, "file": [f"/{n}.gitlab-ci.yml" for n in names]}]
+        body["include"] = [{"project": project, "ref": __version__,
+                            "file": [f"/{n}.gitlab-ci.yml" for n in (WORKFLOW, *names)]}]
         for name in names:
             p = providers[name]
             for job in p.jobs:

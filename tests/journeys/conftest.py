@@ -1,0 +1,75 @@
+"""The journey: each example's real pipelines in gitlab-ci-local, every job inside the provider
+images, against the stand-ins (Nexus, SonarQube, the config repository's git server, SMTP).
+
+Images are built once per session through `pipeyard build` (cached layers, shared with
+`make test-in-images`); the images a job names come from the local store
+(PIPEYARD_REGISTRY=localhost/pipeyard), the same bytes `pipeyard publish` pushes.
+
+`make test` runs the representative slice (java-app's push pipeline); PIPEYARD_JOURNEYS=all
+(`make test-journeys`) runs every example and pipeline kind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeyard.model.provider import load_providers
+from pipeyard.model.site import find_site, load_site
+from tests.fixtures import ROOT
+
+PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops")
+ALL = os.environ.get("PIPEYARD_JOURNEYS") == "all"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "journey_matrix" in item.keywords and not ALL:
+            item.add_marker(pytest.mark.skip(reason="the whole journey matrix runs in `make test-journeys`"))
+
+
+@pytest.fixture(scope="session")
+def eng() -> Iterator:
+    from pipeyard.images.containers import engine
+    from pipeyard_kit.errors import RemoteError
+
+    try:
+        with engine() as e:
+            yield e
+    except RemoteError as exc:
+        if "no container engine API" in str(exc):
+            pytest.skip(f"no container runtime can be started here: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def journey_images(eng) -> dict[str, str]:
+    """The provider images of the journeys, built as `pipeyard build` builds them (cached)."""
+    from rich.console import Console
+
+    from pipeyard.images.base import bootstrap
+    from pipeyard.images.build import BuildRequest, build_images
+
+    console = Console(stderr=True, force_terminal=False, soft_wrap=True)
+    providers = load_providers(ROOT, list(PROVIDERS))
+    bootstrap(eng, "trixie", console=console)
+    site = load_site(find_site(ROOT), load_providers(ROOT))
+    results = build_images(eng, BuildRequest(root=ROOT, providers=providers, site=site), console=console)
+    return {r.provider: r.ref for r in results}
+
+
+@pytest.fixture(scope="session")
+def helper(eng) -> str:
+    from rich.console import Console
+
+    from pipeyard.demo.helper_image import ensure_helper_image
+
+    return ensure_helper_image(eng, Console(stderr=True, force_terminal=False))
+
+
+@pytest.fixture(scope="session")
+def scratch(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("journeys")
