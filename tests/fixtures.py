@@ -54,7 +54,7 @@ def scratch_repo(tmp_path: Path) -> Path:
     dest = tmp_path / "repo"
     dest.mkdir()
     for name in ("providers", "examples", "pipeline-templates"):
-        shutil.copytree(ROOT / name, dest / name,
+        shutil.copytree(ROOT / name, dest / name, symlinks=True,
                         ignore=shutil.ignore_patterns("node_modules", "target", ".npm", "__pycache__"))
     for name in ("pyproject.toml", "pipeyard.site.yaml", "README.md"):
         shutil.copy(ROOT / name, dest / name)

@@ -43,7 +43,7 @@ def test_extra_tags_point_at_the_same_image(eng, built, site_file: Path, planted
 
 def test_a_failing_step_is_named_in_one_build_error(eng, built, tmp_path: Path, console) -> None:
     folder = tmp_path / "providers" / "broken"
-    shutil.copytree(ROOT / "providers" / "sendmail", folder)
+    shutil.copytree(ROOT / "providers" / "sendmail", folder, symlinks=True)
     yaml_text = (folder / "provider.yaml").read_text().replace("name: sendmail", "name: broken", 1)
     (folder / "provider.yaml").write_text(yaml_text.replace("  name: sendmail", "  name: broken", 1))
     (folder / "Dockerfile").write_text("ARG BASE_REGISTRY=localhost/pipeyard\nFROM ${BASE_REGISTRY}/debian:trixie\n"

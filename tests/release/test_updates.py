@@ -87,7 +87,7 @@ def repo(tmp_path: Path, upstream: Upstream) -> Path:
     """A scratch checkout whose npm provider also pins a downloaded agent."""
     dest = tmp_path / "repo"
     dest.mkdir()
-    shutil.copytree(ROOT / "providers", dest / "providers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "providers", dest / "providers", symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "pipeline-templates", dest / "pipeline-templates")
     for rel in ("pyproject.toml", "pipeyard.site.yaml", "sdk/pipeyard/generated/providers.json", ".gitlab-ci.yml"):
         if (ROOT / rel).is_file():

@@ -28,9 +28,9 @@ def copy(tmp_path_factory) -> Path:
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
                            capture_output=True, text=True).stdout.splitlines()
     for rel in files:
-        if (ROOT / rel).is_file():
+        if (ROOT / rel).is_file() or (ROOT / rel).is_symlink():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
+            shutil.copy2(ROOT / rel, dest / rel, follow_symlinks=False)
     env = {**os.environ, **GIT_ENV}
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
     subprocess.run(["git", "add", "-A"], cwd=dest, check=True)

@@ -401,7 +401,8 @@ def planned_changes(root: Path, updates: list[ToolUpdate], site: Any) -> dict[st
         edits[rel] = edit_tool(text, u.tool, fields, where=rel)
     with tempfile.TemporaryDirectory(prefix="pipeyard-updates-") as tmp:
         copy = Path(tmp)
-        shutil.copytree(root / "providers", copy / "providers", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(root / "providers", copy / "providers", symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
         for rel, text in edits.items():
             (copy / rel).write_text(text, encoding="utf-8")
         outputs = build_outputs(copy, load_providers(copy), site)
