@@ -192,3 +192,11 @@ def test_help_and_version(tmp_path, flag):
     done = configure_cli(tmp_path, flag, env=env_for(tmp_path))
     assert done.returncode == 0
     assert ("maven-configure, version" in done.stdout) if flag == "--version" else ("--mirror-url" in done.stdout)
+
+
+def test_an_output_file_in_a_missing_folder_is_a_usage_error(tmp_path):
+    target = tmp_path / "missing" / "settings.xml"
+    done = run_configure("maven-configure", tmp_path, "--output", str(target), env=env_for(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert f"--output {target}: cannot write there (No such file or directory)" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr

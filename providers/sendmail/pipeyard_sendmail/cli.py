@@ -96,10 +96,14 @@ def deliver(resolved: settings.Settings, subject: str, kind: str, context: dict[
     mail = smtp.Mail(sender=resolved["EMAIL_FROM"], to=resolved["EMAIL_TO_LIST"], cc=resolved.get("EMAIL_CC_LIST") or [],
                      subject=subject, html=rendered.html, text=rendered.text, attachments=list(attach), inline=images)
     if preview:
-        preview.mkdir(parents=True, exist_ok=True)
-        (preview / "mail.html").write_text(rendered.html, encoding="utf-8")
-        (preview / "mail.txt").write_text(rendered.text, encoding="utf-8")
-        (preview / "mail.eml").write_bytes(smtp.serialize(mail))
+        try:
+            preview.mkdir(parents=True, exist_ok=True)
+            (preview / "mail.html").write_text(rendered.html, encoding="utf-8")
+            (preview / "mail.txt").write_text(rendered.text, encoding="utf-8")
+            (preview / "mail.eml").write_bytes(smtp.serialize(mail))
+        except OSError as exc:
+            raise UsageError(f"--preview {preview}: cannot write the preview there ({exc.strerror})",
+                             fix="give --preview a folder this job can write, e.g. mail-preview") from None
         click.echo(f"preview of '{subject}' written to {preview}/mail.html, mail.txt and mail.eml", err=True)
         return
     cfg = smtp.SmtpConfig(host=resolved["SMTP_HOST"], port=resolved["SMTP_PORT"], security=resolved["SMTP_SECURITY"],

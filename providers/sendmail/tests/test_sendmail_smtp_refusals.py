@@ -86,3 +86,13 @@ def test_a_server_that_never_greets_is_given_up_on_in_one_timeout():
         listener.close()
     assert "accepted the connection but sent no greeting within 2 s" in line and "SMTP_PORT" in line
     assert time.monotonic() - started < 15  # one timeout, not four attempts and their backoff
+
+
+def test_a_preview_folder_it_cannot_write_is_a_usage_error(tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    env = mail_env(EMAIL_FROM="ci@example.com", EMAIL_TO_LIST="team@example.com")
+    done = run_cli("send-mail", "text", "--subject", "s", "--body", "b", "--preview", str(blocked / "sub"), env=env)
+    assert done.returncode == 2, done.stderr
+    assert f"--preview {blocked / 'sub'}: cannot write the preview there" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr

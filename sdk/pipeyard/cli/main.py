@@ -9,6 +9,7 @@ import click
 
 from pipeyard_kit import __version__
 from pipeyard_kit.console import debug_option, run_main, setup_logging
+from pipeyard_kit.errors import ConfigError
 
 # name -> "module:attribute"; one module per command, named after it (tests/layout checks each resolves).
 COMMANDS = {name: f"pipeyard.cli.{name}:{name}" for name in (
@@ -16,7 +17,20 @@ COMMANDS = {name: f"pipeyard.cli.{name}:{name}" for name in (
     "registry", "demo", "chart", "b2i", "release", "updates")}
 
 
+# The platform extra's packages (pyproject.toml [platform]): `pip install pipeyard` alone lacks them.
+PLATFORM_EXTRA = {"docker", "gitlab", "check_jsonschema", "importlinter"}
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in PLATFORM_EXTRA:
+                raise
+            raise ConfigError(f"`pipeyard {ctx.invoked_subcommand}` needs {exc.name}, which this installation "
+                              "lacks", fix="install the platform extra: pip install 'pipeyard[platform]'") from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
