@@ -40,6 +40,9 @@ class Site:
     runner_tags: tuple[str, ...] = ("k8s-runner",)
     defaults: dict[str, Any] = field(default_factory=dict)
     ca_certificates: tuple[str, ...] = ()
+    # Harbor's supply-chain settings (scan_on_push, prevent_vulnerable, require_signatures,
+    # generate_sbom), read by pipeyard.publish.harbor.security.
+    harbor: dict[str, Any] = field(default_factory=dict)
 
     def defaults_for(self, provider: Provider) -> dict[str, Any]:
         declared = {s.env for s in provider.settings if not s.secret}
@@ -97,7 +100,7 @@ def load_site(path: Path | None, providers: list[Provider] | None = None) -> Sit
                 base_registry=data.get("base_registry", "localhost/pipeyard"),
                 component_project=data.get("component_project", Site.component_project),
                 runner_tags=tuple(data.get("runner_tags", ("k8s-runner",))),
-                defaults=defaults, ca_certificates=pems)
+                defaults=defaults, ca_certificates=pems, harbor=dict(data.get("harbor") or {}))
 
 
 def _check_defaults(path: Path, defaults: dict[str, Any], providers: list[Provider]) -> None:
