@@ -13,7 +13,7 @@ from pipeyard_kit.console import debug_option, run_main, setup_logging
 # name -> "module:attribute"; one module per command, named after it (tests/layout checks each resolves).
 COMMANDS = {name: f"pipeyard.cli.{name}:{name}" for name in (
     "render", "check", "lint", "init", "providers", "provider", "base", "build", "publish", "mirror",
-    "registry", "demo", "chart", "b2i", "release", "updates")}
+    "registry", "demo", "chart", "b2i", "release", "updates", "sbom", "verify", "bundle")}
 
 
 class LazyGroup(click.Group):

@@ -145,3 +145,11 @@ def summary(data: bytes) -> str:
     props = {p["name"]: p["value"] for p in doc.get("metadata", {}).get("properties", [])}
     parts = [f"{props.get(f'pipeyard:components:{k}', '0')} {k}" for k in ("deb", "pypi", "npm", "jar")]
     return f"{len(doc.get('components', []))} components: {', '.join(parts)}"
+
+
+def record(docker_client: Any, ref: str, store: SbomStore | None = None) -> tuple[Path, bytes]:
+    """After a build: the image's SBOM, made now (or found, for an unchanged image) and kept by image id."""
+    store = store or SbomStore.default()
+    image = docker_client.images.get(ref)
+    data, _ = for_image(image, ref, store)
+    return store.path(image.id), data
