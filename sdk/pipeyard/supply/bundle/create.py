@@ -57,6 +57,7 @@ class BundleRequest:
     agents: list[tuple[Agent, str]] = field(default_factory=list)  # (agent, mirror)
     key: SigningKey | None = None
     version: str = __version__
+    sboms: bool = True
 
 
 @dataclass
@@ -108,13 +109,14 @@ def create(docker_client: Any, request: BundleRequest, *, cache: LayerCache | No
             entry: dict[str, Any] = {"name": image.name, "kind": image.kind, "tags": list(image.tags),
                                      "digest": oci.digest, "size": oci.size}
 
-            document, _ = for_image(local, image.ref, sboms)
-            sbom = sbom_artifact(document, subject)
-            _add_artifact(w, sbom)
-            manifests.append({**sbom.descriptor(), "annotations": {**(sbom.doc.get("annotations") or {}),
-                                                                   KIND: "sbom", REPOSITORY: image.name,
-                                                                   SUBJECT: oci.digest}})
-            entry["sbom"] = sbom.digest
+            document, _ = for_image(local, image.ref, sboms) if request.sboms or request.key else (b"", False)
+            if request.sboms:
+                sbom = sbom_artifact(document, subject)
+                _add_artifact(w, sbom)
+                manifests.append({**sbom.descriptor(), "annotations": {**(sbom.doc.get("annotations") or {}),
+                                                                       KIND: "sbom", REPOSITORY: image.name,
+                                                                       SUBJECT: oci.digest}})
+                entry["sbom"] = sbom.digest
             if request.key is not None:
                 reference = f"{request.registry}/{image.name}"
                 payload = sig.simple_signing_payload(reference, oci.digest)
