@@ -123,3 +123,30 @@ def test_bundle_create_verify_and_load_twice(cli_store: FakeDockerClient, capsys
     bundle.write_bytes(bundle.read_bytes().replace(b"pipeyard-maven", b"pipeyard-mavem", 1))
     code, out, err = invoke(capsys, "bundle", "verify", str(bundle))
     assert code == 1 and "does not match its sha256" in err
+
+
+def test_bundle_load_with_harbor_applies_the_site_policy_first(
+        cli_store: FakeDockerClient, capsys, keypair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.publish.registry_proxy import RegistryProxy
+
+    bundle = tmp_path / "pipeyard-1.0.0.tar"
+    assert invoke(capsys, "bundle", "create", "maven", "-o", str(bundle), "--no-b2i", "--sign", "--key",
+                  str(keypair[0]))[0] == 0
+    site = tmp_path / "site.yaml"
+    site.write_text("harbor:\n  require_signatures: true\n  prevent_vulnerable: high\n")
+    monkeypatch.setenv("HARBOR_USERNAME", "admin")
+    monkeypatch.setenv("HARBOR_PASSWORD", "Harbor12345")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    from tests.publish.conftest import new_registry
+
+    with new_registry(tmp_path / "harbor-registry") as reg, \
+            FakeHarbor(registry=RegistryProxy(reg.address, users={"admin": "Harbor12345"})) as harbor:
+        code, out, err = invoke(capsys, "bundle", "load", str(bundle), "--registry", f"{harbor.address}/pipeyard",
+                                "--harbor", harbor.url, "--site", str(site), "--out", str(tmp_path / "o"))
+        assert code == 0, err
+        meta = harbor.projects["pipeyard"]["metadata"]
+        assert meta["enable_content_trust_cosign"] == "true" and meta["severity"] == "high"
+        assert out.index("cosign signatures") < out.index("loaded 1 images")
+        client = RegistryClient(reg.address, scheme="http")
+        digest = client.manifest_digest("pipeyard/maven", "1.0.0")
+        assert client.manifest_digest("pipeyard/maven", sig.tag_for(digest, "sig")) is not None

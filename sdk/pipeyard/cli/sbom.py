@@ -43,13 +43,14 @@ def _local(image: str) -> tuple[bytes, str]:
     from pipeyard.cli.publish import docker_client
     from pipeyard.publish import images as pub
     from pipeyard.supply.sbom import for_image
+    from pipeyard_kit import __version__
     from pipeyard_kit.errors import BuildError
 
     if "/" not in image:
         from pipeyard.model.provider import load_providers, repo_root
 
         provider = load_providers(repo_root(), [image.split(":", 1)[0]])[0]
-        image = pub.local_ref(provider.image_name, image.split(":", 1)[1] if ":" in image else pub.__version__)
+        image = pub.local_ref(provider.image_name, image.split(":", 1)[1] if ":" in image else __version__)
     with docker_client() as store:
         try:
             local = store.images.get(image)
