@@ -64,6 +64,9 @@ class FakeHarbor:
     server: ThreadingHTTPServer | None = None
     next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The supply-chain block at the end of this file (issue 19): the version GET /systeminfo reports,
+    # which decides the ProjectMetadata fields PUT /projects/{name} keeps.
+    harbor_version: str = "v2.15.0-f2ae3f8d"
 
     # -- control -------------------------------------------------------------------------------
     @property
@@ -164,6 +167,9 @@ class FakeHarbor:
     def route(self, method: str, path: str, query: dict[str, str], body: Any, headers: Any,
               user: tuple[str, bool]) -> tuple[int, Any, dict[str, str] | None]:
         admin = user[1]
+        supply = route_supply(self, method, path, body, headers)
+        if supply is not None:
+            return supply
         if path == "/projects" and method == "HEAD":
             return (200 if query.get("project_name") in self.projects else 404), None, None
         if path == "/projects" and method == "POST":
@@ -275,6 +281,51 @@ class FakeHarbor:
         self.retentions[policy_id] = _stored_policy(body, policy_id)
         project["metadata"]["retention_id"] = str(policy_id)
         return 201, None, {"Location": f"{API}/retentions/{policy_id}"}
+
+
+# -- supply-chain endpoints (issue 19) -----------------------------------------------------------------
+# Harbor's swagger, api/v2.0/swagger.yaml of v2.10.0 and of main (2.16.0-dev), in
+# ../shared/fixtures/harbor: `ProjectMetadata` has every value a string; 2.10 lacks
+# auto_sbom_generation, which v2.11.0 added. updateProject (PUT /projects/{project_name_or_id},
+# body ProjectReq) answers 200 with no body; src/server/v2.0/handler/project.go UpdateProject copies
+# the body's metadata into the project with lib.JSONCopy, so a field the version's model lacks is
+# dropped without an error, refuses a retention_id other than the project's own (400), and
+# src/controller/project/controller.go Update adds new keys and updates existing ones, leaving the
+# rest. getSystemInfo (GET /systeminfo) returns GeneralInfo with harbor_version "v<release>-<commit>",
+# which newer releases show only to a logged-in user (src/server/v2.0/handler/systeminfo.go).
+METADATA_2_10 = ("public", "enable_content_trust", "enable_content_trust_cosign", "prevent_vul", "severity",
+                 "auto_scan", "reuse_sys_cve_allowlist", "retention_id")
+METADATA_2_11 = (*METADATA_2_10, "auto_sbom_generation", "proxy_speed_kb")
+
+
+def _metadata_fields(version: str) -> tuple[str, ...]:
+    m = re.match(r"v?(\d+)\.(\d+)", version)
+    return METADATA_2_11 if m and (int(m.group(1)), int(m.group(2))) >= (2, 11) else METADATA_2_10
+
+
+def route_supply(h: FakeHarbor, method: str, path: str, body: Any,
+                 headers: Any) -> tuple[int, Any, dict[str, str] | None] | None:
+    if path == "/systeminfo" and method == "GET":
+        return 200, {"auth_mode": "db_auth", "harbor_version": h.harbor_version, "self_registration": False,
+                     "primary_auth_mode": False, "banner_message": ""}, None
+    m = re.fullmatch(r"/projects/([^/]+)", path)
+    if not (m and method == "PUT"):
+        return None
+    project = h._project(m.group(1), headers)
+    if project is None:
+        return 404, error("NOT_FOUND", f"project {m.group(1)} not found"), None
+    metadata = (body or {}).get("metadata") or {}
+    bad = [k for k, v in metadata.items() if not isinstance(v, str)]
+    if bad:
+        return 400, error("BAD_REQUEST", f"parsing project body failed: metadata.{bad[0]} must be a string"), None
+    kept = {k: v for k, v in metadata.items() if k in _metadata_fields(h.harbor_version)}
+    rid = kept.get("retention_id")
+    if rid is not None and rid != project["metadata"].get("retention_id"):
+        return 400, error("BAD_REQUEST", "the retention_id in the request's payload when updating a project "
+                                         "should be omitted, alternatively passing the one that has already "
+                                         "been associated to this project"), None
+    project["metadata"].update(kept)
+    return 200, None, None
 
 
 def _bad_cron(body: Any) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -74,13 +75,23 @@ def base_cmd(variants: tuple[str, ...], all_variants: bool, mirror: str | None, 
             with BuildBoard(console, verbose=verbose) as board:
                 result = build_base(eng, spec, variant, board=board, root=repo_root(), mirror=mirror,
                                     base_registry=base_registry or "localhost/pipeyard", fonts_folder=fonts)
+            from pipeyard.supply.sbom import record, summary
+
+            path, _ = record(eng.client, result.ref)
+            console.print(f"b2i-java:{variant.name}: SBOM {summary(path.read_bytes())} -> {path}", markup=False)
             if push:
                 from pipeyard.publish import images as pub
                 from pipeyard.publish.registry import LayerCache
 
                 name = spec.image.rsplit("/", 1)[-1]
+                from pipeyard.supply import attach
+
+                def with_sbom(image: Any, local: Any, published: Any) -> str:
+                    return attach.attach(client, target.repository(image.name), published.digest,  # type: ignore[union-attr]
+                                         path.read_bytes(), None).describe()
+
                 pub.publish_images(eng.client, [pub.LocalImage(name, result.ref)], target, client, [variant.name],
-                                   cache=LayerCache(), echo=lambda m: console.print(m, markup=False))
+                                   cache=LayerCache(), echo=lambda m: console.print(m, markup=False), after=with_sbom)
             click.echo(result.ref)
 
 

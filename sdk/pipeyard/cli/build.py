@@ -19,9 +19,11 @@ from pipeyard_kit.errors import UsageError
               help="Extra tag for every image (repeatable); images are always tagged with the version.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the build output of every step.")
+@click.option("--no-sbom", is_flag=True,
+              help="Skip each image's CycloneDX SBOM (made from the image's own files; publish attaches it).")
 @debug_option
 def build(providers: tuple[str, ...], site_path: Path | None, tags: tuple[str, ...], no_cache: bool,
-          verbose: bool) -> None:
+          verbose: bool, no_sbom: bool) -> None:
     """Build the provider images (all of them when no PROVIDER is given)."""
     from pipeyard.images.build import BuildRequest, build_images, check_tags
     from pipeyard.images.containers import engine
@@ -40,6 +42,12 @@ def build(providers: tuple[str, ...], site_path: Path | None, tags: tuple[str, .
     request = BuildRequest(root=root, providers=selected, site=site, tags=tags, no_cache=no_cache)
     with engine() as eng:
         results = build_images(eng, request, console=console, verbose=verbose)
+        if not no_sbom:
+            from pipeyard.supply.sbom import record, summary
+
+            for r in results:
+                path, data = record(eng.client, r.ref)
+                console.print(f"{r.provider}: SBOM {summary(data)} -> {path}", markup=False, soft_wrap=True)
     for r in results:
         for tag in r.tags:
             click.echo(tag)

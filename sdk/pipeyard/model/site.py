@@ -46,6 +46,9 @@ class Site:
     # single providers that win over it. Unset, each image keeps provider.yaml's image.name.
     image_name: str | None = None
     image_names: dict[str, str] = field(default_factory=dict)
+    # Harbor's supply-chain settings (scan_on_push, prevent_vulnerable, require_signatures,
+    # generate_sbom), read by pipeyard.publish.harbor.security.
+    harbor: dict[str, Any] = field(default_factory=dict)
 
     def image_of(self, provider: Provider) -> str:
         """The provider's image name at this site: render, build, publish, mirror and the templates use it."""
@@ -112,7 +115,7 @@ def load_site(path: Path | None, providers: list[Provider] | None = None) -> Sit
                 component_project=data.get("component_project", Site.component_project),
                 runner_tags=tuple(data.get("runner_tags", ("k8s-runner",))),
                 defaults=defaults, ca_certificates=pems, image_name=data.get("image_name"),
-                image_names=dict(data.get("image_names", {})))
+                image_names=dict(data.get("image_names", {})), harbor=dict(data.get("harbor") or {}))
     if providers is not None:
         _check_image_names(path, site, providers)
     return site

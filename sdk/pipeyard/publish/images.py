@@ -119,9 +119,14 @@ def resolve(docker_client: Any, images: list[LocalImage]) -> list[tuple[LocalIma
     return found
 
 
+# Called after each image is pushed (the supply chain attaches its SBOM and signature there);
+# what it returns is printed under the image's line.
+AfterPush = Callable[[LocalImage, Any, "Published"], str | None]
+
+
 def publish_images(docker_client: Any, images: list[LocalImage], target: Target, client: RegistryClient,
                    tags: list[str], *, cache: LayerCache | None = None,
-                   echo: Echo = print) -> list[Published]:
+                   echo: Echo = print, after: AfterPush | None = None) -> list[Published]:
     cache = cache or LayerCache()
     found = resolve(docker_client, images)
     client.ping()
@@ -135,6 +140,10 @@ def publish_images(docker_client: Any, images: list[LocalImage], target: Target,
         result = Published(image.name, f"{target.host}/{repo}", oci.digest, tags, moved, oci.size,
                            _delta(client.stats, before))
         echo(describe(result))
+        if after is not None:
+            note = after(image, local, result)
+            if note:
+                echo(note)
         results.append(result)
     echo(summary(results, target))
     return results

@@ -143,6 +143,16 @@ class HarborClient:
                 return
         self.request("PUT", "/system/gc/schedule", json=body, what="set the GC schedule")
 
+    # -- the supply-chain settings (publish/harbor/security.py) ------------------------------------
+    def system_info(self) -> dict[str, Any]:
+        """GET /systeminfo (swagger getSystemInfo): harbor_version, shown to logged-in users."""
+        return self.request("GET", "/systeminfo", what="read the system info").json() or {}
+
+    def update_project_metadata(self, project: str, metadata: dict[str, str]) -> None:
+        """PUT /projects/{name} (swagger updateProject) with a ProjectReq holding only metadata."""
+        self.request("PUT", f"/projects/{_name(project)}", json={"metadata": metadata},
+                     headers={"X-Is-Resource-Name": "true"}, what=f"update the settings of project {project}")
+
     def _all(self, path: str, *, what: str, q: str | None = None,
              headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeyard.publish.harbor import policies
 from pipeyard.publish.harbor.client import HarborClient, HarborForbidden
+from pipeyard.publish.harbor.security import SecurityPolicy, apply_security
 
 CHANGED = ("created", "updated")
 
@@ -72,7 +73,7 @@ class SecretSink:
 
 
 def provision(client: HarborClient, project: str, secrets: SecretSink, *, gc: bool = True,
-              robot_days: int = -1) -> Summary:
+              robot_days: int = -1, security: SecurityPolicy | None = None) -> Summary:
     policies.validate_project_name(project)
     summary = Summary(client.url, project)
 
@@ -86,6 +87,8 @@ def provision(client: HarborClient, project: str, secrets: SecretSink, *, gc: bo
 
     _robots(client, project, project_id, secrets, robot_days, summary)
     apply_policies(client, project, info, summary, gc=gc)
+    if security is not None:
+        apply_security(client, project, security, summary)
     return summary
 
 

@@ -245,6 +245,55 @@ class RegistryClient:
         finally:
             r.close()
 
+    # -- for the supply chain (pipeyard.supply): referrers, manifests that may be absent, small blobs --
+    def find_manifest(self, repo: str, reference: str) -> tuple[bytes, str] | None:
+        """get_manifest, or None when there is no such tag or digest (a signature not made yet)."""
+        if self.manifest_digest(repo, reference) is None:
+            return None
+        return self.get_manifest(repo, reference)
+
+    def put_manifest_with_subject(self, repo: str, reference: str, data: bytes, media_type: str) -> tuple[str, bool]:
+        """PUT a manifest that has a `subject`; also whether the registry processed it: the
+        `OCI-Subject` answer header of distribution-spec 1.1 ("Pushing Manifests with Subject")."""
+        r = self.request("PUT", f"/v2/{repo}/manifests/{reference}", repo=repo, ok=(201,), body=data,
+                         headers={"Content-Type": media_type},
+                         what=f"PUT manifest {repo}:{_short(reference)}")
+        r.close()
+        self.stats.manifests += 1
+        return r.headers.get("Docker-Content-Digest") or sha256_digest(data), bool(r.headers.get("OCI-Subject"))
+
+    def referrers(self, repo: str, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]] | None:
+        """GET /v2/<repo>/referrers/<digest> (distribution-spec 1.1, end-12a/12b): the descriptors of
+        the manifests whose subject is digest, or None when the registry has no referrers API (404)."""
+        query = f"?{urlencode({'artifactType': artifact_type})}" if artifact_type else ""
+        r = self.request("GET", f"/v2/{repo}/referrers/{digest}{query}", repo=repo, ok=(200, 404),
+                         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+                         what=f"GET referrers of {repo}@{_short(digest)}")
+        if r.status_code == 404:
+            r.close()
+            return None
+        try:
+            manifests = r.json().get("manifests") or []
+        except ValueError:
+            raise RemoteError(f"registry {self.host} answered the referrers API with no image index",
+                              fix="the registry does not follow the OCI distribution spec 1.1") from None
+        if artifact_type and "artifactType" not in r.headers.get("OCI-Filters-Applied", ""):
+            manifests = [m for m in manifests if m.get("artifactType") == artifact_type]
+        return manifests
+
+    def get_blob(self, repo: str, digest: str, limit: int = 64 << 20) -> bytes:
+        """A small blob (a signature payload, an SBOM), checked against its digest."""
+        data = bytearray()
+        for chunk in self.blob_stream(repo, digest):
+            data += chunk
+            if len(data) > limit:
+                raise RemoteError(f"blob {_short(digest)} of {repo} is larger than {limit >> 20} MB",
+                                  fix="it is not a signature or an SBOM; check the image")
+        if sha256_digest(bytes(data)) != digest:
+            raise RemoteError(f"registry {self.host} sent a blob of {repo} not matching {digest}",
+                              fix="the registry's storage is damaged or a proxy altered the data")
+        return bytes(data)
+
     def close(self) -> None:
         self.session.close()
 
