@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
+from pipeyard.charts.audit import audit, check_gitlab
 from pipeyard.charts.scaffold import ChartSpec, gitlab_protection, init_chart, origin_url, parse_image_option
+from pipeyard_kit import secrets
 from pipeyard_kit.console import debug_option, run_main, setup_logging
-from pipeyard_kit.errors import UsageError
+from pipeyard_kit.errors import UsageError, ValidationError
 from pipeyard_kit.settings import split_list
+from pipeyard_kit.trust import bundle_file
 
 
 def _protected(value: str) -> tuple[str, ...]:
@@ -19,7 +23,7 @@ def _protected(value: str) -> tuple[str, ...]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def chart() -> None:
-    """Write app charts in a config repository."""
+    """Write and audit app charts in a config repository."""
 
 
 @chart.command("init")
@@ -82,6 +86,41 @@ def init(app: str, image: str, config_repo: Path, repo_url: str | None, revision
     click.echo(f"  - point the app-of-apps at {where}, each on the branch its environment syncs from ({sources}).")
     if not spec.pinned:
         click.echo("  - no image is pinned: no environment syncs until its first gitops bump.")
+    click.echo("  - then run `pipeyard chart check` (with --gitlab-url to verify the branch protections).")
+
+
+@chart.command("check")
+@click.option("--config-repo", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="A clone of the config repository.")
+@click.option("--default-branch", default="main", show_default=True,
+              help="The branch unprotected environments push to (what targetRevision HEAD means).")
+@click.option("--protected-environments", default="prod", show_default=True,
+              help="Environments that must be protected, separated by commas (`none`: only those labelled so).")
+@click.option("--gitlab-url", envvar="GITLAB_URL", help="Also check the branch protections in this GitLab "
+                                                        "(token from GITLAB_TOKEN or GITLAB_TOKEN_FILE).")
+@click.option("--project", envvar="CI_PROJECT_PATH", help="The config repository's project path or id on --gitlab-url.")
+@debug_option
+def check(config_repo: Path, default_branch: str, protected_environments: str, gitlab_url: str | None,
+          project: str | None) -> None:
+    """Report protected environments that track an unprotected source, and automated syncs of unpinned images."""
+    if not config_repo.is_dir():
+        raise UsageError(f"--config-repo {config_repo} is not a folder", fix="pass a clone of the config repository")
+    result = audit(config_repo, default_branch=default_branch, protected_environments=_protected(protected_environments))
+    findings = list(result.findings)
+    if gitlab_url:
+        token = secrets.read("GITLAB_TOKEN")[0]
+        if not token or not project:
+            raise UsageError("--gitlab-url needs a token in GITLAB_TOKEN (or GITLAB_TOKEN_FILE) and --project",
+                             fix="set both, or drop --gitlab-url for the offline check")
+        findings += check_gitlab(result, gitlab_url=gitlab_url.rstrip("/"), project_path=project, token=token,
+                                 default_branch=default_branch,
+                                 ca_file=bundle_file(os.environ.get("CUSTOM_CA_CERTS")))
+    if findings:
+        raise ValidationError(f"{config_repo}: {len(findings)} problem(s):\n  " + "\n  ".join(map(str, findings)))
+    protected = result.protected_branches(default_branch)
+    where = " and GitLab's branch protections" if gitlab_url else ""
+    click.echo(f"{config_repo}: {len(result.sources)} app environment(s) checked{where}; protected sources: "
+               f"{', '.join(protected) or 'none'}")
 
 
 def main() -> None:
