@@ -134,6 +134,8 @@ class BumpResult:
     branch: str = ""
     rollback: bool = False
     sync_started: bool = False
+    # The merge-request branch moved on after this bump's push: a newer bump's proposal replaced it.
+    superseded: bool = False
 
     @property
     def old_tag(self) -> str:
@@ -439,31 +441,34 @@ def _via_merge_request(git: Git, req: BumpRequest, where: Route) -> BumpResult:
             except GitFailure as exc:
                 attempts.lost(exc)
                 continue
-        url = _refresh_merge_request(git, req, req.gitlab, where.branch)
+        url, tip = _refresh_merge_request(git, req, req.gitlab, where.branch)
         return BumpResult("merge-request", before=change.before, commit=commit, url=url, attempts=attempt,
-                          branch=where.branch, rollback=change.rollback, sync_started=change.sync_started)
+                          branch=where.branch, rollback=change.rollback, sync_started=change.sync_started,
+                          superseded=tip is not None and tip != commit)
 
 
-def _refresh_merge_request(git: Git, req: BumpRequest, target: MergeRequestTarget, branch: str) -> str:
+def _refresh_merge_request(git: Git, req: BumpRequest, target: MergeRequestTarget,
+                           branch: str) -> tuple[str, str | None]:
     """Open or refresh the one merge request of this app and environment, described by the branch's tip.
 
     Concurrent bumps each update it after their push; taking the words from the tip (not from this job)
     and checking afterwards that the tip did not move means the last update always matches the newest push.
+    Returns the merge request's URL and the tip it describes.
     """
-    url = ""
+    url, tip = "", None
     for _ in range(req.retries + 3):
         tip = git.fetch_many(req.mr_branch).get(req.mr_branch)
         if tip is None:
             log.info("%s is gone (merged, or closed and deleted) before its merge request was refreshed",
                      req.mr_branch)
-            return url
+            return url, None
         message = git.run("log", "-1", "--format=%B", tip)
         headline, _, body = message.partition("\n")
         url = ensure_merge_request(target, source=req.mr_branch, branch=branch, title=headline.strip(),
                                    description=body.strip("\n").replace("\n", "  \n"))
         if git.ls_remote(req.mr_branch).get(req.mr_branch) == tip:
-            return url
-    return url
+            return url, tip
+    return url, tip
 
 
 def bump(req: BumpRequest, workdir: Path) -> BumpResult:

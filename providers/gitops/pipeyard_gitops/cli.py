@@ -129,6 +129,9 @@ def report(req: BumpRequest, result: BumpResult) -> str:
         return f"{req.values_path} already pins {req.image}: nothing to commit"
     if result.outcome == "dry-run":
         return f"dry run, nothing pushed; {change}\n{result.diff.rstrip()}"
+    if result.outcome == "merge-request" and result.superseded:
+        return (f"merge request {result.url} took {change}, then a newer bump replaced the proposal "
+                f"(branch {req.mr_branch} into {result.branch})")
     if result.outcome == "merge-request":
         return f"merge request {result.url} proposes {change} (branch {req.mr_branch} into {result.branch})"
     retried = f" after {result.attempts} attempts" if result.attempts > 1 else ""
@@ -142,8 +145,11 @@ def report(req: BumpRequest, result: BumpResult) -> str:
 def main_command(dry_run: bool, **setting_flags: Any) -> None:
     """Pin a published image's tag and digest for one environment in the config repository.
 
-    Pushes the change to GITOPS_BRANCH, or opens a merge request for the environments in
-    GITOPS_PROTECTED_ENVIRONMENTS. Authenticates with GITOPS_TOKEN (or GITOPS_TOKEN_FILE) only.
+    Pushes the change to the branch the environment's Application syncs from, or opens a merge
+    request into it for a protected environment (GITOPS_PROTECTED_ENVIRONMENTS, or an Application
+    labelled pipeyard.dev/protected). Refuses an image older than the one deployed (unless
+    --allow-downgrade) or from another repository (unless --set-repository). Authenticates with
+    GITOPS_TOKEN (or GITOPS_TOKEN_FILE) only.
     """
     resolved = settings_mod.load(PROVIDER, overrides=options.overrides(setting_flags), require=False)
     with tempfile.TemporaryDirectory(prefix="gitops-bump-") as tmp:
