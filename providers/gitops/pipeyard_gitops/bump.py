@@ -121,6 +121,7 @@ class Change:
     rollback: bool = False
     sync_started: bool = False
     repository_switched: str = ""
+    files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -190,7 +191,7 @@ class _Attempts:
     def lost(self, failure: GitFailure) -> None:
         kind = race_kind(failure)
         if kind is None:
-            raise failure
+            raise explain(failure, url=self.req.repo_url, branch=self.branch) from None
         log.debug("git said: %s", failure.output.strip())
         self.moved += kind == "moved"
         if self.moved > self.req.retries or self.count >= 3 * (self.req.retries + 1):
@@ -286,20 +287,21 @@ def _check_order(req: BumpRequest, now: Pin, proposal: Pin | None) -> Change:
     return Change(changed=True, before=now, verdict=verdict, rollback=verdict.older)
 
 
-def _start_sync(git: Git, source: Source) -> None:
-    """Turn on automated sync in an Application that waited for its first pinned image."""
+def _start_sync(git: Git, source: Source) -> bool:
+    """Turn on automated sync in an Application that waited for its first pinned image; False if it cannot."""
     text = _read(git, source.file, what="Application")
     doc = Document(text or "", where=source.file)
     policy = doc.nodes.get(("spec", "syncPolicy"))
     if policy is None or policy.kind != "mapping" or not policy.children:
         log.warning("%s waits for its first bump but has no spec.syncPolicy block: turn on automated sync yourself",
                     source.file)
-        return
+        return False
     edit = Editor(doc)
     edit.add_block(("spec", "syncPolicy", "automated"), ["automated:", "  prune: true", "  selfHeal: true"],
                    {"prune": True, "selfHeal": True}, before=policy.children[0])
     edit.set(("metadata", "annotations", configrepo.ANNOTATION_SYNC), configrepo.SYNC_STARTED)
     _write(git, source.file, edit.apply(), what="Application")
+    return True
 
 
 def _apply(git: Git, req: BumpRequest, proposal: Pin | None = None) -> Change:
@@ -319,16 +321,17 @@ def _apply(git: Git, req: BumpRequest, proposal: Pin | None = None) -> Change:
     change = _check_order(req, now.pin, proposal)
     _write(git, req.values_path, pin_image(doc, req.image, pipeline=req.pipeline, repository=repository),
            what="values file")
-    if waiting and source is not None:
-        _start_sync(git, source)
+    change.files.append(req.values_path)
+    if waiting and source is not None and _start_sync(git, source):
         change.sync_started = True
+        change.files.append(source.file)
     if repository is not None and now.repository and now.repository != repository:
         change.repository_switched = now.repository
     return change
 
 
 def _commit(git: Git, req: BumpRequest, change: Change) -> str:
-    git.run("add", "-A", "--", req.apps_dir, req.argocd_dir)
+    git.run("add", "--", *change.files)
     git.run("commit", "-q", "-F", "-", input=commit_message(req, change))
     return git.head()
 

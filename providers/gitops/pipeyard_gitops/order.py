@@ -78,7 +78,7 @@ class Verdict:
 
 def compare(current: Pin, new: Pin) -> Verdict:
     """How `new` orders against `current`."""
-    if not current.tag:
+    if not current.tag and not current.digest:
         return Verdict(1, "first")
     if current.same_image(new):
         return Verdict(0, "image")

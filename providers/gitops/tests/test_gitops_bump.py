@@ -285,3 +285,20 @@ def test_retries_are_bounded(git_server, config_repo, tmp_path, monkeypatch):
 def test_apps_dir_must_stay_inside_the_config_repository(job_env):
     result = gitops_bump(env={**job_env, "GITOPS_APPS_DIR": "../elsewhere"})
     assert_one_clean_error(result, "GITOPS_APPS_DIR='../elsewhere' is not a folder inside the config repository")
+
+
+def test_a_config_repository_without_argocd_objects_is_bumped_on_gitops_branch(tmp_path, job_env):
+    # A chart made by hand, no Applications in the repository: the bump goes to GITOPS_BRANCH and says why.
+    (tmp_path / "plain").mkdir()
+    server = GitHttpServer(tmp_path / "plain", token=TOKEN).start()
+    try:
+        server.create_repo("config", {
+            "apps/orders/values.yaml": f"image:\n  repository: {IMAGE_REPO}\n",
+            VALUES_DEV: 'image:\n  tag: "1.0.0"\n'})
+        result = gitops_bump(env={**job_env, "GITOPS_REPO_URL": server.url("config")})
+        assert result.returncode == 0, result.stderr
+        assert "no Application for orders(dev) under argocd/: using main" in result.stderr
+        assert yaml.safe_load(server.show("config", "main", VALUES_DEV))["image"] == {
+            "tag": "1.4.2", "digest": DIGEST, "pipeline": 42}
+    finally:
+        server.stop()

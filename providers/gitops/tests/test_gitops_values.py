@@ -203,3 +203,8 @@ def test_custom_ca_certs_are_added_to_the_system_bundle(tmp_path):
     assert bundle_file("", env) is None
     with pytest.raises(ConfigError, match="is neither PEM text nor an existing file"):
         bundle_file(str(tmp_path / "missing.pem"), env)
+
+
+def test_a_pin_by_digest_alone_is_ordered_by_pipeline():
+    assert compare(Pin("", DIGEST, 5), Pin("", "sha256:" + "b" * 64, 4)).order == -1
+    assert compare(Pin("", DIGEST), Pin("1.0.0")).by == "unknown"
