@@ -25,6 +25,10 @@ import yaml
 
 from pipeyard_kit.errors import ConfigError
 
+# libyaml's parser where PyYAML has it (Debian's python3-yaml and the PyPI wheels do): a bump reads every
+# Application in the repository on each attempt, and the pure-Python parser made that half of its time.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 APPS_DIR = "apps"
 ARGOCD_DIR = "argocd"
 APPLICATIONSETS_DIR = "applicationsets"
@@ -225,7 +229,7 @@ def read_sources(root: Path, argocd_dir: str = ARGOCD_DIR) -> list[Source]:
     for rel in walk_files(root, argocd_dir):
         path = inside(root, rel, what="file")
         try:
-            docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{rel} in the config repository is not valid YAML ({str(exc).splitlines()[0]})",
                               fix="fix the file in the config repository") from None
