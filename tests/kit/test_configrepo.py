@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard_kit.configrepo import BRANCH_NAME, env_name_problem, inside, read_sources, relative_problem, walk_files
+from pipeyard_kit.configrepo import (
+    BRANCH_NAME,
+    env_name_problem,
+    inside,
+    read_sources,
+    relative_problem,
+    walk_files,
+)
 from pipeyard_kit.errors import ConfigError
 
 
