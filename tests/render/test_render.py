@@ -273,7 +273,8 @@ def test_caches_are_keyed_on_the_lockfiles_in_the_inputs_paths(outputs):
 def test_the_gitops_job_has_an_environment_and_one_bump_at_a_time(outputs):
     job = _classic(outputs)[".gitops-bump"]
     assert job["environment"] == {"name": "$GITOPS_ENVIRONMENT", "url": "$GITOPS_ENVIRONMENT_URL"}
-    assert job["resource_group"] == "gitops-$GITOPS_ENVIRONMENT"
+    # One bump of a project at a time: every environment writes the one config repository.
+    assert job["resource_group"] == "gitops"
     assert job["interruptible"] is False
     inputs, body = _component(outputs, "gitops")
     assert body["$[[ inputs.job-prefix ]]bump"]["variables"]["GITOPS_ENVIRONMENT"] == "$[[ inputs.environment ]]"
