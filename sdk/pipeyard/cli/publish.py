@@ -109,5 +109,11 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     tags = pub.plan_tags(version, sha=pub.git_sha(), release=os.environ.get("CI_COMMIT_TAG"),
                          extra=extra_tags, latest=pub.on_default_branch() if latest is None else latest)
     images = [pub.LocalImage(p.image_name, pub.local_ref(p.image_name, version)) for p in selected]
+    guard = None
+    if harbor is not None:
+        from pipeyard.publish.harbor.immutability import guard as immutable_guard
+
+        guard = immutable_guard(harbor.immutable_rules(target.project), client, target.project)
     with docker_client() as store:
-        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo)
+        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo,
+                           guard=guard)
