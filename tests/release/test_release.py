@@ -134,6 +134,7 @@ def test_promote_through_harbors_token_auth(registry: LocalRegistry):
     users = {HARBOR_USER: HARBOR_PASSWORD}
     with FakeHarbor(users={HARBOR_USER: (HARBOR_PASSWORD, True)},
                     registry=RegistryProxy(registry.address, users=users)) as harbor:
+        harbor.add_project("pipeyard", owner=HARBOR_USER)
         client = RegistryClient(harbor.address, scheme="http", credentials=Credentials(HARBOR_USER, HARBOR_PASSWORD))
         record = pushed(client, harbor.address, "pipeyard/sonar", "sonar")
         promote(client, Target(harbor.address, "pipeyard", "http"), [record], parse_version("1.0.0"),
@@ -299,7 +300,7 @@ def test_a_missing_project_says_how_to_create_it(harbor: FakeHarbor):
 
 
 def test_the_harbor_command_end_to_end(harbor: FakeHarbor):
-    harbor.add_project("pipeyard")
+    harbor.add_project("pipeyard", members={"dev": "projectAdmin"})
     env = {"HARBOR_URL": harbor.url, "HARBOR_USERNAME": "dev", "HARBOR_PASSWORD": "dev-pw",
            "PIPEYARD_REGISTRY": f"{harbor.address}/pipeyard"}
     out = selfci("release", "harbor", env=env)
