@@ -245,7 +245,7 @@ def doublestar(pattern: str, name: str) -> bool:
     """github.com/bmatcuk/doublestar v1.3.4 Match (src/go.mod), as Harbor's selectors call it
     (src/lib/selector/selectors/doublestar/selector.go match: an empty pattern matches everything).
     Components split on '/'; '**' is a whole component matching zero or more of them; in a component
-    '*' is any run, '?' one character, [..] a class (^ or ! negates), {a,b} alternatives."""
+    '*' is any run, '?' one character, [..] a class (^ negates), {a,b} alternatives."""
     if pattern == "":
         return True
     return _match_components(_split(pattern), name.split("/"))
@@ -268,14 +268,14 @@ def _split(pattern: str) -> list[str]:
 
 
 def _match_components(pattern: list[str], name: list[str]) -> bool:
-    if not pattern:
-        return not name
+    # doMatching: an empty side matches only an empty other side; a trailing '**' takes whatever is
+    # left (at least one component), an inner one tries every remaining suffix of the name.
+    if not pattern or not name:
+        return not pattern and not name
     if pattern[0] == "**":
         if len(pattern) == 1:
             return True
-        return any(_match_components(pattern[1:], name[i:]) for i in range(len(name) + 1))
-    if not name:
-        return False
+        return any(_match_components(pattern[1:], name[i:]) for i in range(len(name)))
     return _match_one(pattern[0], name[0]) and _match_components(pattern[1:], name[1:])
 
 
@@ -315,7 +315,7 @@ def _match_one(pattern: str, text: str) -> bool:
         if close < 0:
             return False
         body = pattern[1:close]
-        negate = body[:1] in ("^", "!")
+        negate = body[:1] == "^"
         body = body[1:] if negate else body
         hit, i = False, 0
         while i < len(body):

@@ -2,7 +2,7 @@
 
 Harbor matches them with github.com/bmatcuk/doublestar v1 (src/lib/selector/selectors/doublestar):
 path components split on '/', `**` as a whole component spans any number of components (none
-included), and within a component `*` is any run, `?` one character, `[...]` a class (`^` or `!`
+included), and within a component `*` is any run, `?` one character, `[...]` a class (`^`
 negates) and `{a,b}` alternatives. An empty pattern matches everything.
 """
 
@@ -55,7 +55,7 @@ def _component(text: str) -> str:
                 out += re.escape(ch)
             else:
                 body = text[i + 1:end]
-                negate = body[:1] in ("^", "!")
+                negate = body[:1] == "^"
                 body = body[1:] if negate else body
                 out += "[" + ("^" if negate else "") + body.replace("\\", "\\\\") + "]"
                 i = end
