@@ -22,9 +22,11 @@ ProjectPipelines (below) is a project with a pipeline, its jobs, its trigger job
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,9 +206,11 @@ class FakeGitLab:
                 self._send(*out)
 
             def _send(self, status: int, answer: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(answer).encode()
+                # Raw file contents (the Files API's /raw) go out as they are; everything else is JSON.
+                raw = isinstance(answer, bytes)
+                data = answer if raw else json.dumps(answer).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain; charset=utf-8" if raw else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -286,3 +290,264 @@ class ProjectPipelines:
                 "finished_at": "2025-06-09T08:12:38.000Z", "duration": 754, "queued_duration": 1,
                 "coverage": None, "user": {"id": 1, "name": "Release Bot", "username": "release-bot"},
                 "detailed_status": {"group": self.status, "text": self.status}}
+
+
+# -- a component project, its tag pipeline and the CI/CD catalog ----------------------------------------------
+def blob_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id
+
+
+@dataclass
+class CatalogVersion:
+    version: str
+    components: list[str]
+    published_by: str  # the identity that called catalog/publish (or "release" for a legacy API release)
+
+
+class ComponentProject:
+    """platform/pipeyard as GitLab's API shows it: files on main, commits, tags, releases, merge requests,
+    and the CI/CD catalog versions its tag pipelines publish.
+
+    - a tag created through POST /repository/tags starts the project's tag pipeline: the jobs of the
+      tagged .gitlab-ci.yml that have `release:` and run on tags do what the runner's release step does
+      (gitlab-org/cli MR 1745, release-cli MR 184): POST /releases, then POST /catalog/publish with
+      {version, metadata: {components: [{name, spec, component_type}]}}, both with the job's
+      CI_JOB_TOKEN, through this stand-in's job-token rules;
+    - POST /catalog/publish (lib/api/ci/catalog.rb): the release of `version` must exist (404), the
+      project needs a description and a README.md at the release's commit
+      (Ci::Catalog::Resources::ValidateService, 422) and at least one component under templates/ (422).
+      It is stricter than GitLab in one way: only a job token is accepted, as the route's comment says
+      release-cli alone should call it;
+    - a release made through the Releases API publishes a catalog version only where
+      `api_release_publishes` (GitLab before the ci_release_cli_catalog_publish_option behaviour;
+      app/services/releases/create_service.rb publish_catalog?), or with legacy_catalog_publish.
+    """
+
+    def __init__(self, gl: FakeGitLab, path: str = "platform/pipeyard", project_id: int = 42, *,
+                 description: str = "pipeyard's CI/CD components", api_release_publishes: bool = False,
+                 pipeline_delay: float = 0.05):
+        self.gl, self.path, self.id = gl, path, project_id
+        self.description = description
+        self.api_release_publishes = api_release_publishes
+        self.pipeline_delay = pipeline_delay
+        self.files: dict[str, bytes] = {"README.md": b"old readme\n", "templates/old.yml": b"spec: {}\n"}
+        self.branches: dict[str, str] = {"main": self._sha("initial")}
+        self.branch_files: dict[str, dict[str, bytes]] = {}
+        self.snapshots: dict[str, dict[str, bytes]] = {self.branches["main"]: self.files}
+        self.commits: list[dict[str, Any]] = []
+        self.tags: dict[str, str] = {}
+        self.tag_messages: dict[str, str] = {}
+        self.releases: dict[str, dict[str, Any]] = {}
+        self.catalog: list[CatalogVersion] = []
+        self.pipelines: list[dict[str, Any]] = []
+        self.mrs: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        gl.add_project(path, project_id)
+        for prefix in (f"/projects/{path}", f"/projects/{project_id}"):
+            self._routes(prefix)
+
+    @staticmethod
+    def _sha(seed: str) -> str:
+        return hashlib.sha1(seed.encode()).hexdigest()  # noqa: S324
+
+    def _routes(self, p: str) -> None:
+        r = self.gl.route
+        r("GET", p, lambda req: (200, {"id": self.id, "path_with_namespace": self.path, "default_branch": "main",
+                                       "description": self.description,
+                                       "web_url": f"https://gitlab.example.com/{self.path}"}))
+        r("GET", f"{p}/repository/tree", self.tree)
+        r("GET", f"{p}/repository/files/.gitlab-ci.yml/raw", lambda req: self.raw(".gitlab-ci.yml"))
+        r("POST", f"{p}/repository/commits", self.commit)
+        r("GET", f"{p}/repository/commits/main", lambda req: (200, {"id": self.branches["main"]}))
+        r("POST", f"{p}/repository/tags", self.create_tag)
+        for version in ("1.0.0", "2.0.0", "1.0.0-rc.1"):
+            r("GET", f"{p}/repository/tags/{version}", lambda req, v=version: self.tag(v))
+            r("GET", f"{p}/releases/{version}", lambda req, v=version: self.release(v))
+        r("POST", f"{p}/releases", self.create_release)
+        r("GET", f"{p}/pipelines", self.list_pipelines)
+        r("POST", f"{p}/catalog/publish", self.publish)
+        r("GET", f"{p}/merge_requests", self.list_mrs)
+        r("POST", f"{p}/merge_requests", self.create_mr)
+        r("PUT", f"{p}/merge_requests/1", self.update_mr)
+
+    # -- the repository -------------------------------------------------------------------------------------
+    def tree(self, req: dict[str, Any]) -> tuple[int, Any]:
+        return 200, [{"id": blob_sha(data), "name": path.rsplit("/", 1)[-1], "type": "blob", "path": path,
+                      "mode": "100644"} for path, data in sorted(self.files.items())]
+
+    def raw(self, path: str) -> tuple[int, Any]:
+        if path not in self.files:
+            return 404, {"message": "404 File Not Found"}
+        return 200, self.files[path]
+
+    def commit(self, req: dict[str, Any]) -> tuple[int, Any]:
+        body = req["body"]
+        branch = body["branch"]
+        if branch == "main":
+            files = self.files = dict(self.files)
+        else:
+            if branch not in self.branches or body.get("force"):
+                self.branch_files[branch] = dict(self.files)
+            files = self.branch_files[branch]
+        for action in body["actions"]:
+            path = action["file_path"]
+            if action["action"] == "delete":
+                files.pop(path)
+            else:
+                if (action["action"] == "create") == (path in files):
+                    return 400, {"message": f"A file with this name {'already exists' if path in files else 'does not exist'}"}
+                files[path] = action["content"].encode()
+        sha = self._sha(f"{branch}-{len(self.commits)}")
+        self.branches[branch] = sha
+        self.snapshots[sha] = dict(files)
+        self.commits.append(body)
+        return 201, {"id": sha, "short_id": sha[:8], "title": body["commit_message"]}
+
+    def tag(self, version: str) -> tuple[int, Any]:
+        if version not in self.tags:
+            return 404, {"message": "404 Tag Not Found"}
+        return 200, {"name": version, "message": self.tag_messages.get(version, ""),
+                     "commit": {"id": self.tags[version]}}
+
+    def create_tag(self, req: dict[str, Any]) -> tuple[int, Any]:
+        """doc/api/tags.md: an annotated tag when `message` is given; the tag starts a tag pipeline."""
+        body = req["body"]
+        name, ref = body.get("tag_name"), body.get("ref")
+        if name in self.tags:
+            return 400, {"message": "Tag " + str(name) + " already exists"}
+        sha = self.branches.get(ref, ref)
+        if sha not in self.snapshots:
+            return 400, {"message": "Target " + str(ref) + " is invalid"}
+        self.tags[name] = sha
+        self.tag_messages[name] = body.get("message") or ""
+        self.pipelines.append({"id": 3000 + len(self.pipelines), "ref": name, "sha": sha, "status": "running",
+                               "source": "push", "jobs": [],
+                               "web_url": f"https://gitlab.example.com/{self.path}/-/pipelines/{3000 + len(self.pipelines)}"})
+        threading.Timer(self.pipeline_delay, self.run_tag_pipeline, args=(name,)).start()
+        return 201, {"name": name, "message": self.tag_messages[name], "commit": {"id": sha}}
+
+    # -- the tag pipeline --------------------------------------------------------------------------------
+    def run_tag_pipeline(self, tag: str) -> None:
+        import requests
+        import yaml
+
+        files = self.snapshots[self.tags[tag]]
+        run = next(r for r in reversed(self.pipelines) if r["ref"] == tag)
+        try:
+            self._run_jobs(tag, files, run)
+        except (requests.RequestException, yaml.YAMLError) as exc:  # the test (and its server) ended first
+            run["jobs"].append({"error": type(exc).__name__})
+            run["status"] = "failed"
+        else:
+            run["status"] = "failed" if any(j.get("error") for j in run["jobs"]) else "success"
+
+    def _run_jobs(self, tag: str, files: dict[str, bytes], run: dict[str, Any]) -> None:
+        import requests
+        import yaml
+
+        doc = yaml.safe_load(files.get(".gitlab-ci.yml", b"") or b"") or {}
+        for name, job in doc.items() if isinstance(doc, dict) else ():
+            if str(name).startswith(".") or not isinstance(job, dict) or "release" not in job:
+                continue
+            rules = job.get("rules") or [{"if": "$CI_COMMIT_TAG"}]
+            if not any("CI_COMMIT_TAG" in str(rule.get("if", "")) for rule in rules):
+                continue
+            token = self.gl.new_job_token(self.path, self.id, job_id=7000 + len(run["jobs"]))
+            headers = {"JOB-TOKEN": token}
+            values = {"$CI_COMMIT_TAG_MESSAGE": self.tag_messages[tag], "$CI_COMMIT_TAG": tag,
+                      "$CI_PROJECT_PATH": self.path}
+            spec = {k: _expand(str(v), values) for k, v in job["release"].items() if isinstance(v, (str, int))}
+            base = f"{self.gl.url}/api/v4/projects/{self.id}"
+            made = requests.post(f"{base}/releases", headers=headers, timeout=10,
+                                 json={"tag_name": spec.get("tag_name", tag), "name": spec.get("name", tag),
+                                       "description": spec.get("description", "")})
+            components = [{"name": c, "spec": _spec_of(files[f"templates/{c}.yml"]), "component_type": "template"}
+                          for c in sorted(p[len("templates/"):-4] for p in files
+                                          if p.startswith("templates/") and p.endswith(".yml") and p.count("/") == 1)]
+            published = requests.post(f"{base}/catalog/publish", headers=headers, timeout=10,
+                                      json={"version": spec.get("tag_name", tag), "metadata": {"components": components}})
+            run["jobs"].append({"name": name, "release": made.status_code, "publish": published.status_code,
+                                "publish_answer": published.json(),
+                                "error": made.status_code != 201 or published.status_code != 200})
+
+    def list_pipelines(self, req: dict[str, Any]) -> tuple[int, Any]:
+        """doc/api/pipelines.md List project pipelines, newest first, filtered by ref."""
+        ref = form_fields(req["query"]).get("ref")
+        rows = [{k: v for k, v in r.items() if k != "jobs"} for r in reversed(self.pipelines)
+                if ref in (None, r["ref"])]
+        return 200, rows
+
+    # -- releases and the catalog ------------------------------------------------------------------------
+    def release(self, version: str) -> tuple[int, Any]:
+        if version not in self.releases:
+            return 404, {"message": "404 Not found"}
+        return 200, self.releases[version]
+
+    def create_release(self, req: dict[str, Any]) -> tuple[int, Any]:
+        body = req["body"]
+        tag = body["tag_name"]
+        if tag in self.releases:
+            return 409, {"message": "Release already exists"}
+        if tag not in self.tags:
+            if not body.get("ref"):
+                return 422, {"message": "Ref is not specified"}
+            self.tags[tag] = self.branches.get(body["ref"], body["ref"])
+        self.releases[tag] = {"tag_name": tag, "name": body.get("name"), "description": body.get("description"),
+                              "commit": {"id": self.tags[tag]}, "author": req["identity"]}
+        if self.api_release_publishes or body.get("legacy_catalog_publish"):
+            files = self.snapshots.get(self.tags[tag], self.files)
+            self.catalog.append(CatalogVersion(tag, sorted(p for p in files if p.startswith("templates/")),
+                                               "release"))
+        return 201, self.releases[tag]
+
+    def publish(self, req: dict[str, Any]) -> tuple[int, Any]:
+        if not req["identity"].startswith("job:"):
+            return 401, {"message": "401 Unauthorized"}
+        body = req["body"] or {}
+        version = body.get("version")
+        if version not in self.releases:
+            return 404, {"message": "404 Release Not Found"}
+        files = self.snapshots.get(self.releases[version]["commit"]["id"], {})
+        errors = []
+        if "README.md" not in files:
+            errors.append("Project must have a README")
+        if not self.description:
+            errors.append("Project must have a description")
+        components = (body.get("metadata") or {}).get("components") or []
+        if not components:
+            errors.append("Project must contain components. Ensure you are using the correct directory structure")
+        if errors:
+            return 422, {"message": " , ".join(errors)}
+        with self.lock:
+            self.catalog.append(CatalogVersion(version, [c["name"] for c in components], req["identity"]))
+        return 200, {"id": len(self.catalog), "name": version, "released_at": "2026-01-15T10:00:00Z"}
+
+    # -- merge requests ------------------------------------------------------------------------------------
+    def list_mrs(self, req: dict[str, Any]) -> tuple[int, Any]:
+        return 200, [m for m in self.mrs if m["state"] == "opened"]
+
+    def create_mr(self, req: dict[str, Any]) -> tuple[int, Any]:
+        mr = {**req["body"], "iid": len(self.mrs) + 1, "id": 900 + len(self.mrs), "state": "opened",
+              "web_url": f"https://gitlab.example.com/{self.path}/-/merge_requests/{len(self.mrs) + 1}"}
+        self.mrs.append(mr)
+        return 201, mr
+
+    def update_mr(self, req: dict[str, Any]) -> tuple[int, Any]:
+        self.mrs[0].update(req["body"])
+        return 200, self.mrs[0]
+
+
+def _expand(text: str, values: dict[str, str]) -> str:
+    for key in sorted(values, key=len, reverse=True):
+        text = text.replace(key, values[key])
+    return text
+
+
+def _spec_of(data: bytes) -> dict[str, Any]:
+    import yaml
+
+    try:
+        first = next(yaml.safe_load_all(data), None) or {}
+    except yaml.YAMLError:
+        return {}
+    return (first.get("spec") or {}) if isinstance(first, dict) else {}
