@@ -29,14 +29,14 @@ def sonar_image() -> str:
     given = os.environ.get("PIPEYARD_TEST_IMAGE_SONAR")
     if given:
         return given
+    from rich.console import Console
+
     from pipeyard.images.base import bootstrap
     from pipeyard.images.build import BuildRequest, build_images
     from pipeyard.images.containers import engine
     from pipeyard.model.provider import load_providers
     from pipeyard.model.site import load_site
     from pipeyard_kit.errors import RemoteError
-
-    from rich.console import Console
 
     console = Console(stderr=True, force_terminal=False, soft_wrap=True)
     try:
