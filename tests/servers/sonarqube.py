@@ -197,6 +197,8 @@ class SonarStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Head and body go out in two writes; with Nagle the client's delayed ACK stalls each answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
