@@ -179,13 +179,17 @@ def pipeline(attach: tuple[Path, ...], inline: tuple[Path, ...], preview: Path |
         (pid, "the pipeline is not set: pass --pipeline-id or run in a job (CI_PIPELINE_ID)"),
         (resolved.get("GITLAB_TOKEN") or env.get("CI_JOB_TOKEN"),
          "GITLAB_TOKEN is not set: set GITLAB_TOKEN or GITLAB_TOKEN_FILE to a read_api token")) if not ok]
+    if not resolved.get("GITLAB_TOKEN") and env.get("CI_JOB_TOKEN"):
+        log.info("GITLAB_TOKEN is not set: reading the pipeline anonymously (a job token cannot), "
+                 "which works for public projects only")
     if problems:
         raise ConfigError(problems)
     with _ca_bundle(resolved) as (pem, verify):
         current = env.get("CI_JOB_ID", "")
         report = pipeline_mod.collect(url, project, int(pid), token=resolved.get("GITLAB_TOKEN"),
                                       job_token=env.get("CI_JOB_TOKEN"), timeout=resolved["SONAR_TIMEOUT"],
-                                      verify=verify, current_job=int(current) if current.isdigit() else None)
+                                      verify=verify, current_job=int(current) if current.isdigit() else None,
+                                      env=dict(env))
         if resolved["SENDMAIL_ONLY_ON_FAILURE"] and not report.failed:
             click.echo(f"pipeline {report.pipeline_id} is {report.verdict.lower()}: no mail (only on failure)",
                        err=True)

@@ -1,9 +1,11 @@
-"""The SonarScanner command, with its properties taken from GitLab CI variables.
+"""The scanner command, with its properties taken from GitLab CI variables.
 
 Precedence, lowest first: what we can infer (key from the project path, Maven
 output folders), then sonar-project.properties, then explicit SONAR_* settings,
 then SONAR_SCANNER_OPTS, then arguments after `--`. The token travels in the
 child's environment (SONAR_TOKEN), never on a command line a log could show.
+Which scanner takes them (pysonar, the SonarScanner CLI, the sonar-maven-plugin)
+is scanners.choose's call; bind() gives the plan its command line.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from pipeyard_kit import trust
 from pipeyard_kit.errors import ConfigError, PipeyardError
 from pipeyard_kit.settings import Settings
+from pipeyard_sonar import maven, scanner_cli, scanners
 
 log = logging.getLogger("pipeyard.sonar")
 
@@ -42,10 +45,19 @@ class ScanPlan:
     passthrough: list[str]
     env: dict[str, str] = field(default_factory=dict)
     report_task: Path = REPORT_TASK
+    kind: str = "pysonar"  # pysonar | custom (pysonar-compatible) | cli | maven
+    prefix: list[str] = field(default_factory=list)  # maven: its options and the plugin goal
 
     @property
     def argv(self) -> list[str]:
-        return [self.executable, *(f"-D{k}={v}" for k, v in self.properties.items()), *self.passthrough]
+        if self.kind in ("pysonar", "custom"):
+            args = scanners.pysonar_args(self.properties, self.passthrough)
+        elif self.kind == "maven":
+            args = scanners.java_args({k: v for k, v in self.properties.items() if k not in scanners.MAVEN_OWNS},
+                                      self.passthrough)
+        else:
+            args = scanners.java_args(self.properties, self.passthrough)
+        return [self.executable, *self.prefix, *args]
 
     def shown(self) -> str:
         """The command as a log may show it: secrets that someone put in options are masked."""
@@ -237,16 +249,42 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
     for key in opts:
         properties.pop(key, None)
     properties.update(opts)
-    return ScanPlan(executable=settings.get("SONAR_SCANNER") or "pysonar", properties=properties,
+    return ScanPlan(executable="pysonar", properties=properties,
                     passthrough=[*passthrough, *extra_args], env=child_env, report_task=report_task)
+
+
+def bind(plan: ScanPlan, choice: scanners.Choice, settings: Settings, env: Mapping[str, str], cwd: Path, *,
+         dry_run: bool = False) -> ScanPlan:
+    """The plan with the chosen scanner's command line: the CLI fetched (unless a dry run), Maven's settings."""
+    plan.kind = choice.kind
+    if choice.kind == "custom":
+        plan.executable = choice.executable
+    elif choice.kind == "pysonar":
+        plan.executable = "pysonar"
+    elif choice.kind == "cli":
+        verify = trust.bundle_file(settings.get("CUSTOM_CA_CERTS")) or True
+        if dry_run:
+            pin = scanner_cli.pin(settings)
+            plan.executable = str(scanner_cli.user_home(env) / "pipeyard" / scanner_cli.TOOL / pin.sha256
+                                  / f"sonar-scanner-{pin.version}" / "bin" / "sonar-scanner")
+        else:
+            plan.executable = str(scanner_cli.install(settings, why=choice.reason, verify=verify, env=env))
+        # The CLI's own script runs the image's java; nothing to provision.
+        plan.properties.pop("sonar.scanner.javaExePath", None)
+    elif choice.kind == "maven":
+        argv, child = maven.command(settings, plan.report_task.parent, env)
+        plan.executable, plan.prefix = argv[0], argv[1:]
+        plan.env.update(child)
+    return plan
 
 
 def run_scan(plan: ScanPlan, cwd: Path) -> None:
     exe = shutil.which(plan.executable)
     if not exe:
-        raise ConfigError(f"SONAR_SCANNER={plan.executable} is not an executable on PATH",
-                          fix="install the scanner (pip install 'pipeyard[sonar]' provides pysonar) "
-                              "or point SONAR_SCANNER at it")
+        what = f"SONAR_SCANNER={plan.executable}" if plan.kind == "custom" else plan.executable
+        raise ConfigError(f"{what} is not an executable on PATH",
+                          fix="use the sonar image (it carries pysonar, the JRE and Maven), or point "
+                              "SONAR_SCANNER at a pysonar-compatible executable")
     plan.report_task.unlink(missing_ok=True)  # a stale file would make the gate wait read an old task
     log.info("running %s", plan.shown())
     log.info("the token reaches the scanner as SONAR_TOKEN in its environment, not on the command line")
@@ -256,5 +294,7 @@ def run_scan(plan: ScanPlan, cwd: Path) -> None:
         raise ScanError(f"cannot start the scanner {exe} ({exc.strerror})",
                         fix="check SONAR_SCANNER and the image") from None
     if rc != 0:
-        raise ScanError(f"the SonarScanner failed with exit code {rc}",
-                        fix="read the scanner output above; TRACE=1 adds -Dsonar.verbose=true")
+        name = {"maven": "the sonar-maven-plugin", "cli": "the SonarScanner CLI", "pysonar": "pysonar"}.get(
+            plan.kind, "the SonarScanner")
+        raise ScanError(f"{name} failed with exit code {rc}",
+                        fix="read the scanner output above; TRACE=1 makes it verbose (sonar.verbose)")

@@ -135,8 +135,14 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
                          extra=extra_tags, latest=pub.on_default_branch() if latest is None else latest)
     images = [pub.LocalImage(site.image_of(p), pub.local_ref(site.image_of(p), version)) for p in selected]
     after = _supply_chain(client, target, key, sbom=not no_sbom) if (not no_sbom or key is not None) else None
+    guard = None
+    if harbor is not None:
+        from pipeyard.publish.harbor.immutability import guard as immutable_guard
+
+        guard = immutable_guard(harbor.immutable_rules(target.project), client, target.project)
     with docker_client() as store:
-        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo, after=after)
+        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo,
+                           guard=guard, after=after)
 
 
 def _supply_chain(client: Any, target: Any, key: Any, *, sbom: bool) -> Any:

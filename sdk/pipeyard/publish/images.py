@@ -122,19 +122,25 @@ def resolve(docker_client: Any, images: list[LocalImage]) -> list[tuple[LocalIma
 # Called after each image is pushed (the supply chain attaches its SBOM and signature there);
 # what it returns is printed under the image's line.
 AfterPush = Callable[[LocalImage, Any, "Published"], str | None]
+# What a guard sees before anything is pushed: (repository, digest of the image it would get).
+Planned = list[tuple[str, str]]
 
 
 def publish_images(docker_client: Any, images: list[LocalImage], target: Target, client: RegistryClient,
-                   tags: list[str], *, cache: LayerCache | None = None,
-                   echo: Echo = print, after: AfterPush | None = None) -> list[Published]:
+                   tags: list[str], *, cache: LayerCache | None = None, echo: Echo = print,
+                   guard: Callable[[Planned, list[str]], None] | None = None,
+                   after: AfterPush | None = None) -> list[Published]:
+    """Every image is exported first and `guard` sees the whole plan, so a refusal (an immutable tag
+    that would move) comes before a single blob is uploaded."""
     cache = cache or LayerCache()
     found = resolve(docker_client, images)
     client.ping()
+    planned = [(image, local, target.repository(image.name), oci_image(local, cache)) for image, local in found]
+    if guard is not None:
+        guard([(repo, oci.digest) for _, _, repo, oci in planned], tags)
     mount_from: dict[str, str] = {}
     results = []
-    for image, local in found:
-        repo = target.repository(image.name)
-        oci = oci_image(local, cache)
+    for image, local, repo, oci in planned:
         before = copy(client.stats)
         moved = push_image(client, repo, oci, tags, mount_from)
         result = Published(image.name, f"{target.host}/{repo}", oci.digest, tags, moved, oci.size,

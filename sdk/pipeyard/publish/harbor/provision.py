@@ -140,11 +140,18 @@ def _retention(client: HarborClient, project_id: int, metadata: dict[str, Any], 
 
 
 def _immutable(client: HarborClient, project: str, summary: Summary) -> None:
-    if policies.has_immutable_rule(client.immutable_rules(project)):
+    rule = policies.find_immutable_rule(client.immutable_rules(project))
+    if rule is not None and rule.get("disabled"):
+        # Someone turned it off in Harbor; that is their call, and re-creating it would be a 409.
+        summary.add("immutable release tags", "skipped",
+                    f"rule {rule.get('id')} is disabled in Harbor; left as it is (enable it under the project's "
+                    "Policy > Tag Immutability)")
+        return
+    if rule is not None:
         summary.add("immutable release tags", "unchanged")
         return
-    client.create_immutable_rule(project, policies.immutable_rule())
-    summary.add("immutable release tags", "created")
+    created = client.create_immutable_rule(project, policies.immutable_rule())
+    summary.add("immutable release tags", "created" if created else "exists")
 
 
 def _gc(client: HarborClient, summary: Summary) -> None:
@@ -154,7 +161,7 @@ def _gc(client: HarborClient, summary: Summary) -> None:
             summary.add("gc schedule", "unchanged")
             return
         scheduled = (current.get("schedule") or {}).get("type") not in (None, "", "None")
-        client.set_gc_schedule(policies.gc_schedule(), create=not scheduled)
+        client.set_gc_schedule(policies.gc_schedule())
         summary.add("gc schedule", "updated" if scheduled else "created",
                     "weekly, untagged artifacts deleted")
     except HarborForbidden:
