@@ -1,7 +1,7 @@
 """A loopback Harbor: the v2.0 API pipeyard calls, answering as Harbor 2.10, 2.15 or main does.
 
-Rebuilt from goharbor/harbor's Go source at v2.10.0, v2.15.2 and main (c50c7ddd) and the swaggers in
-shared/fixtures/harbor; harbor_model.py holds what the API and the /v2 front share (session cookie and
+Rebuilt from goharbor/harbor's Go source at v2.10.0, v2.15.2 and main (c50c7ddd) and their swaggers
+(api/v2.0/swagger.yaml); harbor_model.py holds what the API and the /v2 front share (session cookie and
 CSRF, accounts and roles, the token service, doublestar, immutable rules, retention runs). Each rule
 below names the file it follows (paths in goharbor/harbor).
 

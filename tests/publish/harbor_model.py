@@ -1,6 +1,6 @@
 """What Harbor's core enforces, shared by the loopback Harbor API (fake_harbor) and its registry
 front (registry_proxy). Every rule cites the file of goharbor/harbor it follows; "2.10", "2.15" and
-"main" are the tags v2.10.0 and v2.15.2 and main at c50c7ddd (the swaggers in shared/fixtures/harbor).
+"main" are the tags v2.10.0 and v2.15.2 and main at c50c7ddd (and their api/v2.0/swagger.yaml).
 
 Nothing here imports pipeyard: the stand-in answers as Harbor does, not as the client expects.
 """

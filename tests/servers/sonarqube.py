@@ -1,7 +1,7 @@
 """A local SonarQube that follows the Web API of 9.9 LTS, 10.4 to 10.8, 2025.x and 2026.x.
 
 It answers from SonarQube's own definitions: the api/webservices/list dumps of 9.9.8, 25.12 and 26.7
-(shared/fixtures/sonar/webservices-list-subset-*.json, with their changelogs) and the sources of
+(GET api/webservices/list?include_internals=false, with each endpoint's changelog) and the sources of
 SonarSource/sonarqube (server/sonar-webserver-webapi*). Each rule names its source:
 
 - which parameters and facets each version knows (issues/search and hotspots/search changelogs:

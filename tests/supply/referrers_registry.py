@@ -1,5 +1,5 @@
 """A real docker-registry with the OCI referrers API in front of it, as a registry of
-distribution-spec 1.1 serves it (../shared/fixtures/oci/distribution-spec-v1.1.1.md):
+distribution-spec 1.1 serves it (opencontainers/distribution-spec, spec.md at v1.1.1):
 
 - "Pushing Manifests with Subject": a PUT of a manifest with a `subject` is answered with the
   `OCI-Subject: <subject digest>` header, telling the client not to keep the fallback tag;
