@@ -24,7 +24,8 @@ from _report import Report  # noqa: E402
 
 from pipeyard.images.containers.registry_server import LocalRegistry  # noqa: E402
 from pipeyard.publish import images as pub  # noqa: E402
-from pipeyard.publish.registry import Credentials, LayerCache, RegistryClient, Target  # noqa: E402
+from pipeyard.publish.archive import LayerCache
+from pipeyard_kit.registry import Credentials, RegistryClient, Target  # noqa: E402
 from tests.fixtures import free_port  # noqa: E402
 from tests.publish.fake_harbor import FakeHarbor  # noqa: E402
 from tests.publish.imagefactory import FakeDockerClient, noise  # noqa: E402

@@ -22,14 +22,15 @@ from _report import Report  # noqa: E402
 
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish import images as pub
+from pipeyard.publish.archive import LayerCache
 from pipeyard.publish.mirror import Mirror, mirror_images
-from pipeyard.publish.registry import LayerCache, Reference, RegistryClient, Target
 from pipeyard.supply import attach
 from pipeyard.supply.bundle.archive import Bundle
 from pipeyard.supply.bundle.create import BundleImage, BundleRequest, create
 from pipeyard.supply.bundle.load import load
 from pipeyard.supply.keys import load_signing_key
 from pipeyard.supply.sbom import SbomStore, for_image
+from pipeyard_kit.registry import Reference, RegistryClient, Target
 from tests.fixtures import free_port  # noqa: E402
 from tests.publish.imagefactory import FakeDockerClient, noise  # noqa: E402
 from tests.supply.conftest import DPKG_STATUS, OS_RELEASE, make_key  # noqa: E402

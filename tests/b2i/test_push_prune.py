@@ -115,7 +115,7 @@ def test_prune_refuses_to_keep_nothing() -> None:
 def test_prune_after_publish_keeps_publishs_retention_rules(monkeypatch, tmp_path: Path) -> None:
     """publish's rules name b2i/** too, as repoExcludes: prune replaces only its own (repoMatches) rules."""
     from pipeyard.publish.harbor import HarborClient, SecretSink, provision
-    from pipeyard.publish.registry import Credentials
+    from pipeyard_kit.registry import Credentials
 
     with FakeHarbor() as harbor:
         provision(HarborClient(harbor.url, Credentials("admin", "Harbor12345")), "apps", SecretSink(tmp_path))

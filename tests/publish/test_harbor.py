@@ -11,8 +11,8 @@ import requests
 
 from pipeyard.publish.harbor import HarborClient, SecretSink, provision
 from pipeyard.publish.harbor.policies import validate_project_name
-from pipeyard.publish.registry import Credentials
 from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
+from pipeyard_kit.registry import Credentials
 from tests.fixtures import free_port, run_cli
 
 from .conftest import invoke

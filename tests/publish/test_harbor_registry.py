@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import Credentials, LayerCache, RegistryClient, push_image
-from pipeyard.publish.registry.auth import Auth
-from pipeyard.publish.registry.client import ImmutableTag
-from pipeyard.publish.registry.credentials import env_hint
+from pipeyard.publish.archive import LayerCache
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import Credentials, RegistryClient, push_image
+from pipeyard_kit.registry.auth import Auth
+from pipeyard_kit.registry.client import ImmutableTag
+from pipeyard_kit.registry.credentials import env_hint
 
 from .fake_harbor import FakeHarbor
 from .harbor_model import VERSIONS
@@ -77,7 +78,7 @@ class OldAuth(Auth):
         return {}
 
     def answer(self, response, scopes):  # type: ignore[no-untyped-def]
-        from pipeyard.publish.registry.auth import Challenge
+        from pipeyard_kit.registry.auth import Challenge
 
         challenge = Challenge.parse(response.headers.get("WWW-Authenticate", ""))
         sent = response.request.headers.get("Authorization", "")
@@ -165,8 +166,8 @@ def test_publish_refuses_up_front_to_move_an_immutable_version(harbor: FakeHarbo
     from pipeyard.publish import images as pub
     from pipeyard.publish.harbor import HarborClient, SecretSink, provision
     from pipeyard.publish.harbor.immutability import guard
-    from pipeyard.publish.registry import Target
     from pipeyard_kit.errors import ConfigError
+    from pipeyard_kit.registry import Target
 
     from .imagefactory import FakeDockerClient
 
@@ -214,8 +215,8 @@ def test_promotion_mounts_across_projects_with_a_token_for_both(harbor: FakeHarb
                                                                 cache: LayerCache) -> None:
     """The release's promotion: blobs of pipeyard-ci/tool are mounted into pipeyard/tool, which needs
     pull,push on the target and pull on the source in one token (v2auth/access.go)."""
-    from pipeyard.publish.registry import Target
     from pipeyard.release.promote import ImageRecord, parse_version, promote
+    from pipeyard_kit.registry import Target
 
     harbor.add_project("pipeyard-ci")
     harbor.add_user("release", "Release-pw1", **{"pipeyard-ci": "developer", "pipeyard": "developer"})

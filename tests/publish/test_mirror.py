@@ -9,18 +9,11 @@ import pytest
 import requests
 
 from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard.publish.mirror import Mirror, mirror_images, read_list
-from pipeyard.publish.registry import (
-    LayerCache,
-    OciImage,
-    Reference,
-    RegistryClient,
-    Target,
-    oci_image,
-    push_image,
-)
-from pipeyard.publish.registry.oci import OCI_INDEX
 from pipeyard_kit.errors import ConfigError, RemoteError
+from pipeyard_kit.registry import OciImage, Reference, RegistryClient, Target, push_image
+from pipeyard_kit.registry.oci import OCI_INDEX
 from tests.fixtures import run_cli
 
 from .conftest import invoke

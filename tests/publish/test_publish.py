@@ -12,9 +12,10 @@ import requests
 from pipeyard.cli import publish as publish_cmd
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish import images as pub
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard.publish.archive import LayerCache
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError
+from pipeyard_kit.registry import RegistryClient, Target
 from tests.fixtures import free_port, run_cli
 
 from .conftest import PASSWORD, USER, invoke

@@ -8,9 +8,10 @@ import pytest
 import requests
 
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import Credentials, LayerCache, OciImage, oci_image, push_image
-from pipeyard.publish.registry.credentials import env_hint
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import Credentials, OciImage, push_image
+from pipeyard_kit.registry.credentials import env_hint
 
 from .conftest import PASSWORD, USER, client_for
 from .imagefactory import FakeImage, noise

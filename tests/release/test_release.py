@@ -13,8 +13,6 @@ import pytest
 
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish.harbor import HarborClient
-from pipeyard.publish.registry import Credentials, RegistryClient, Target, push_image
-from pipeyard.publish.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 from pipeyard.release.catalog import commit_actions, git_blob_sha, publish_catalog
 from pipeyard.release.promote import (
     ImageRecord,
@@ -26,6 +24,8 @@ from pipeyard.release.promote import (
 )
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
+from pipeyard_kit.registry import Credentials, RegistryClient, Target, push_image
+from pipeyard_kit.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 from tests.fixtures import ROOT, free_port
 from tests.publish.fake_harbor import FakeHarbor
 from tests.publish.registry_proxy import RegistryProxy

@@ -13,7 +13,7 @@ import pytest
 
 from pipeyard.b2i.spec import Agent
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import LayerCache
+from pipeyard.publish.archive import LayerCache
 from pipeyard.supply.keys import load_signing_key
 from tests.publish.conftest import new_registry
 from tests.publish.imagefactory import FakeDockerClient, noise

@@ -12,7 +12,7 @@ import requests
 import yaml
 
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard.publish.archive import LayerCache
 from pipeyard.supply import cyclonedx, referrers
 from pipeyard.supply.bundle import templates, trust
 from pipeyard.supply.bundle.archive import MANIFEST, Bundle, BundleError
@@ -21,6 +21,7 @@ from pipeyard.supply.bundle.load import load, needs
 from pipeyard.supply.keys import load_public_key
 from pipeyard.supply.sbom import SbomStore
 from pipeyard.supply.verify import verify_image
+from pipeyard_kit.registry import RegistryClient, Target
 from tests.fixtures import ROOT
 from tests.publish.imagefactory import FakeDockerClient
 

@@ -11,8 +11,8 @@ import pytest
 
 from pipeyard.cli import publish as publish_cmd
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import RegistryClient
 from pipeyard.supply import signatures as sig
+from pipeyard_kit.registry import RegistryClient
 from tests.publish.conftest import invoke
 from tests.publish.fake_harbor import FakeHarbor
 from tests.publish.imagefactory import FakeDockerClient

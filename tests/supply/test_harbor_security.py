@@ -11,8 +11,8 @@ from pipeyard.model.site import load_site
 from pipeyard.publish.harbor import HarborClient, SecretSink, provision
 from pipeyard.publish.harbor.provision import Summary
 from pipeyard.publish.harbor.security import SecurityPolicy, apply_security, harbor_version
-from pipeyard.publish.registry import Credentials
 from pipeyard_kit.errors import ModelError, RemoteError
+from pipeyard_kit.registry import Credentials
 from tests.publish.fake_harbor import FakeHarbor
 
 ADMIN = Credentials("admin", "Harbor12345", "HARBOR_USERNAME and HARBOR_PASSWORD (or HARBOR_PASSWORD_FILE)")

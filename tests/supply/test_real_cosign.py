@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import RegistryClient
 from pipeyard.supply import signatures as sig
+from pipeyard_kit.registry import RegistryClient
 from tests.fixtures import ROOT
 from tests.publish.conftest import invoke, new_registry
 from tests.tools.cosign import Cosign, CosignUnavailable, ensure_image

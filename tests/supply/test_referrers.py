@@ -6,8 +6,9 @@ from pathlib import Path
 
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish import images as pub
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard.publish.archive import LayerCache
 from pipeyard.supply import attach, cyclonedx, referrers
+from pipeyard_kit.registry import RegistryClient, Target
 from tests.publish.imagefactory import FakeDockerClient
 
 from .referrers_registry import ReferrersRegistry

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeyard.publish.registry import RegistryClient, Target
-from pipeyard.publish.registry.oci import MANIFEST_TYPES, sha256_digest
 from pipeyard_kit.errors import RemoteError, UsageError
+from pipeyard_kit.registry import RegistryClient, Target
+from pipeyard_kit.registry.oci import MANIFEST_TYPES, sha256_digest
 
 APPS = "b2i"
 # Always kept: what a Deployment without a pinned tag runs.

@@ -143,12 +143,12 @@ def load(file: Path, registry: str, harbor_url: str | None, out: Path | None, ro
     from pipeyard.model.site import find_site, load_site
     from pipeyard.publish.harbor import HarborClient, SecretSink, provision, validate_project_name
     from pipeyard.publish.harbor.security import SecurityPolicy
-    from pipeyard.publish.registry import RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
     from pipeyard.supply.bundle.archive import Bundle
     from pipeyard.supply.bundle.load import check_format, needs
     from pipeyard.supply.bundle.load import load as push
     from pipeyard_kit.errors import UsageError
+    from pipeyard_kit.registry import RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
 
     target = Target.parse(registry)
     if (robot_secrets or no_gc) and not harbor_url:

@@ -23,9 +23,9 @@ from pipeyard_kit.console import debug_option
 def mirror(list_path: Path, to: str) -> None:
     """Copy images into a private registry, keeping project and repository names; skip blobs it has."""
     from pipeyard.publish.mirror import Mirror, mirror_images, read_list
-    from pipeyard.publish.registry import Reference, RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
-    from pipeyard.publish.registry.reference import default_scheme
+    from pipeyard_kit.registry import Reference, RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
+    from pipeyard_kit.registry.reference import default_scheme
 
     refs = read_list(list_path)
     target = Target.parse(to, option="--to", need_prefix=False)

@@ -80,12 +80,13 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     from pipeyard.model.provider import load_providers, repo_root
     from pipeyard.model.site import find_site, load_site
     from pipeyard.publish import images as pub
+    from pipeyard.publish.archive import LayerCache
     from pipeyard.publish.harbor import HarborClient, SecretSink, provision, validate_project_name
     from pipeyard.publish.harbor.security import SecurityPolicy
-    from pipeyard.publish.registry import LayerCache, RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
     from pipeyard.supply.keys import load_signing_key
     from pipeyard_kit.errors import UsageError
+    from pipeyard_kit.registry import RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
 
     # Everything a user can get wrong is checked before any server is called.
     root = repo_root()

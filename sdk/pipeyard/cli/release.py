@@ -23,8 +23,8 @@ digests_option = click.option("--digests", "digests", type=click.Path(file_okay=
 
 
 def _registry(registry: str):
-    from pipeyard.publish.registry import RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
+    from pipeyard_kit.registry import RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
 
     target = Target.parse(registry)
     client = RegistryClient(target.host, scheme=target.scheme, credentials=from_env("PIPEYARD_REGISTRY"),
@@ -89,9 +89,9 @@ def push(providers: tuple[str, ...], registry: str, tag: str, digests: Path, ver
 def bases(releases: tuple[str, ...], registry: str) -> None:
     """Push the bootstrapped Debian bases (localhost/pipeyard/debian:RELEASE) to the base registry."""
     from pipeyard.cli.publish import docker_client
-    from pipeyard.publish.registry import Target
     from pipeyard.release.promote import push_bases
     from pipeyard_kit.errors import ConfigError
+    from pipeyard_kit.registry import Target
 
     if Target.split(registry)[1] == "localhost":
         raise ConfigError(f"--registry {registry} is the local image store, not a registry",
@@ -209,10 +209,10 @@ def harbor(harbor_url: str, registry: str | None, project: str | None, no_gc: bo
     Credentials: HARBOR_USERNAME and HARBOR_PASSWORD (or HARBOR_PASSWORD_FILE).
     """
     from pipeyard.publish.harbor import HarborClient
-    from pipeyard.publish.registry import Target
-    from pipeyard.publish.registry.credentials import from_env
     from pipeyard.release.promote import apply_policies
     from pipeyard_kit.errors import UsageError
+    from pipeyard_kit.registry import Target
+    from pipeyard_kit.registry.credentials import from_env
 
     if not project:
         if not registry:

@@ -61,8 +61,8 @@ def _local(image: str) -> tuple[bytes, str]:
 
 
 def _remote(image: str) -> tuple[bytes, str]:
-    from pipeyard.publish.registry import Reference
     from pipeyard.supply.remote import client_for, fetch_sbom
+    from pipeyard_kit.registry import Reference
 
     ref = Reference.parse(image)
     digest, data = fetch_sbom(client_for(ref), ref.repository, ref.reference)

@@ -21,11 +21,11 @@ from pipeyard_kit.console import debug_option
 @debug_option
 def verify(image: str, key_path: Path, attestation: bool) -> None:
     """Check that IMAGE (registry/repository:tag or @digest) is signed by the key."""
-    from pipeyard.publish.registry import Reference
     from pipeyard.supply.keys import load_public_key
     from pipeyard.supply.remote import client_for
     from pipeyard.supply.verify import verify_image
     from pipeyard_kit.errors import PipeyardError
+    from pipeyard_kit.registry import Reference
 
     public = load_public_key(key_path)
     ref = Reference.parse(image)

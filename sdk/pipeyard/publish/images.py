@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeyard.publish.registry import LayerCache, PushStats, RegistryClient, Target, oci_image, push_image
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError, RemoteError
+from pipeyard_kit.registry import PushStats, RegistryClient, Target, push_image
 
 LOCAL_REGISTRY = "localhost/pipeyard"
 EMBEDDED = "127.0.0.1:5000/pipeyard"

@@ -17,9 +17,9 @@ from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeyard.publish.registry import PushStats, Reference, RegistryClient, Target
-from pipeyard.publish.registry.oci import INDEX_TYPES, sha256_digest
 from pipeyard_kit.errors import ConfigError, PipeyardError, RemoteError, UsageError
+from pipeyard_kit.registry import PushStats, Reference, RegistryClient, Target
+from pipeyard_kit.registry.oci import INDEX_TYPES, sha256_digest
 
 Echo = Callable[[str], None]
 ClientFor = Callable[[Reference], RegistryClient]

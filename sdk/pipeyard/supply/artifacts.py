@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipeyard.publish.registry import Blob, RegistryClient
-from pipeyard.publish.registry.oci import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, sha256_digest
+from pipeyard_kit.registry import Blob, RegistryClient
+from pipeyard_kit.registry.oci import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, sha256_digest
 
 # OCI image spec 1.1 (manifest.md, "Guidelines for Artifact Usage"): an artifact without a config
 # of its own points at the empty JSON object and says what it is in artifactType.

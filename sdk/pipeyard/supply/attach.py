@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeyard.publish.registry import RegistryClient
 from pipeyard.supply import cyclonedx, referrers, signatures
 from pipeyard.supply.artifacts import Artifact, artifact
 from pipeyard.supply.keys import SigningKey
+from pipeyard_kit.registry import RegistryClient
 
 Echo = Callable[[str], None]
 SBOM_TITLE = "sbom.cdx.json"

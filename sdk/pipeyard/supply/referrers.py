@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipeyard.publish.registry import RegistryClient
-from pipeyard.publish.registry.oci import INDEX_TYPES, OCI_INDEX
 from pipeyard.supply.artifacts import Artifact, index, push_blobs
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import RegistryClient
+from pipeyard_kit.registry.oci import INDEX_TYPES, OCI_INDEX
 
 
 def fallback_tag(digest: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from pipeyard.publish.registry import Reference, RegistryClient
-from pipeyard.publish.registry.credentials import env_hint, from_env
-from pipeyard.publish.registry.reference import default_scheme
 from pipeyard.supply import cyclonedx, referrers
 from pipeyard.supply.verify import resolve_digest
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import Reference, RegistryClient
+from pipeyard_kit.registry.credentials import env_hint, from_env
+from pipeyard_kit.registry.reference import default_scheme
 
 
 def client_for(ref: Reference) -> RegistryClient:

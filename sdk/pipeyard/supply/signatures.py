@@ -25,10 +25,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pipeyard.publish.registry import RegistryClient
-from pipeyard.publish.registry.oci import sha256_digest
 from pipeyard.supply import keys
 from pipeyard.supply.artifacts import Artifact, dumps, image_with_layers, push_tagged
+from pipeyard_kit.registry import RegistryClient
+from pipeyard_kit.registry.oci import sha256_digest
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pipeyard.publish.registry import RegistryClient
 from pipeyard.supply import signatures as sig
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import RegistryClient
 
 
 @dataclass

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 import requests
 
-from pipeyard.publish import http
-from pipeyard.publish.registry.credentials import Credentials
-from pipeyard.publish.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
+from pipeyard_kit import http
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry.credentials import Credentials
+from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
 
 log = logging.getLogger("pipeyard.harbor")
 API = "/api/v2.0"
@@ -34,7 +34,7 @@ class HarborClient:
         self.retry = retry or RetryPolicy.from_env()
         self.timeout = timeout
         # No cookie jar: Harbor's sid cookie sent back would subject every write to its CSRF check.
-        self.session = http.session(Accept="application/json")
+        self.session = http.session(cookies=False, Accept="application/json")
         self.session.auth = (credentials.username, credentials.password)
         self.retries = 0
 

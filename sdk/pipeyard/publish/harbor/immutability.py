@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipeyard.publish.harbor import doublestar
-from pipeyard.publish.registry import RegistryClient
 from pipeyard_kit.errors import ConfigError
+from pipeyard_kit.registry import RegistryClient
 
 
 def moving_immutable_tags(rules: list[dict[str, Any]], client: RegistryClient, project: str,

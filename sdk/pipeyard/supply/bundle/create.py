@@ -19,8 +19,7 @@ from typing import Any
 from pipeyard.b2i.agents import fetch
 from pipeyard.b2i.spec import Agent
 from pipeyard.publish import images as pub
-from pipeyard.publish.registry import LayerCache, oci_image
-from pipeyard.publish.registry.oci import OCI_INDEX
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard.supply import signatures as sig
 from pipeyard.supply.artifacts import Artifact, dumps, image_with_layers
 from pipeyard.supply.attach import sbom_artifact
@@ -28,6 +27,7 @@ from pipeyard.supply.bundle.archive import Writer
 from pipeyard.supply.keys import SigningKey
 from pipeyard.supply.sbom import SbomStore, for_image
 from pipeyard_kit import __version__
+from pipeyard_kit.registry.oci import OCI_INDEX
 
 REF_NAME = "org.opencontainers.image.ref.name"
 KIND = "dev.pipeyard.bundle.kind"

@@ -16,12 +16,12 @@ from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeyard.publish.registry import Blob, PushStats, RegistryClient, Target
 from pipeyard.supply import referrers
 from pipeyard.supply import signatures as sig
 from pipeyard.supply.artifacts import Artifact, image_with_layers, push_tagged
 from pipeyard.supply.bundle import templates
 from pipeyard.supply.bundle.archive import Bundle, BundleError
+from pipeyard_kit.registry import Blob, PushStats, RegistryClient, Target
 
 Echo = Callable[[str], None]
 

@@ -15,12 +15,12 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from pipeyard.publish import http
-from pipeyard.publish.registry.auth import Auth, TokenRefused, scopes_for
-from pipeyard.publish.registry.credentials import Credentials
-from pipeyard.publish.registry.oci import MANIFEST_TYPES, sha256_digest
-from pipeyard.publish.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
+from pipeyard_kit import http
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry.auth import Auth, TokenRefused, scopes_for
+from pipeyard_kit.registry.credentials import Credentials
+from pipeyard_kit.registry.oci import MANIFEST_TYPES, sha256_digest
+from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
 
 log = logging.getLogger("pipeyard.registry")
 T = TypeVar("T")
@@ -60,7 +60,7 @@ class RegistryClient:
         self.credential_hint = credential_hint or (credentials.hint if credentials else "")
         self.unreachable_fix = unreachable_fix
         self.timeout = timeout
-        self.session = http.session()
+        self.session = http.session(cookies=False)
         self.auth = Auth(credentials, self.session, timeout=timeout[1])
         self.stats = PushStats()
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import requests
 
-from pipeyard.publish.registry.credentials import Credentials
+from pipeyard_kit.registry.credentials import Credentials
 
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
 # The token spec's default lifetime when the service names none (distribution docs/spec/auth/token.md).
