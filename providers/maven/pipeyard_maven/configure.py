@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeyard_kit import settings as settings_mod
-from pipeyard_kit.errors import ConfigError, UsageError
+from pipeyard_kit.errors import ConfigError
 from pipeyard_kit.toolwrap import resolve, trust, wrapstate
 from pipeyard_kit.trust import CaBundle
 from pipeyard_maven import extra, proxies, settings_xml
@@ -182,11 +182,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
         one_shot=bool(overrides))
     state_file = wrapstate.save(root, state, env)
     if output:
-        try:
-            wrapstate.write_private(output, text)
-        except OSError as exc:
-            raise UsageError(f"--output {output}: cannot write there ({exc.strerror})",
-                             fix="give --output a file in a folder that exists and this job can write") from None
+        wrapstate.write_output(output, text)
     return Result(settings_file=settings_file, state_file=state_file, summary=summarize(p))
 
 
