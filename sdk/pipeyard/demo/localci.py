@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from pipeyard_kit import __version__
@@ -53,11 +54,14 @@ class LocalProject:
         listing = json.loads(out.stdout[out.stdout.index("["):])
         return sorted(j["name"] for j in listing if j.get("when") != "never")
 
-    def commit(self, files: dict[str, str], message: str = "a change") -> None:
-        """Write files (relative paths) and commit them on the checked-out branch."""
+    def commit(self, files: dict[str, str], message: str = "a change", *, executable: tuple[str, ...] = ()) -> None:
+        """Write files (relative paths) and commit them on the checked-out branch; `executable` ones
+        get mode 0755, in git too."""
         for rel, text in files.items():
             (self.path / rel).parent.mkdir(parents=True, exist_ok=True)
             (self.path / rel).write_text(text, encoding="utf-8")
+        for rel in executable:
+            (self.path / rel).chmod(0o755)
         _git(self.path, "add", "-A")
         _git(self.path, "commit", "-q", "-m", message)
 
@@ -71,6 +75,11 @@ class LocalProject:
         if out.returncode != 0:
             raise BuildError(f"gitlab-ci-local --preview failed for {self.path.name}: {out.stderr.strip()}")
         return out.stdout
+
+
+def recording_scanner() -> str:
+    """The scanner stand-in a consumer project commits for its scan job (localci_data/recording-scanner)."""
+    return resources.files("pipeyard.demo").joinpath("localci_data/recording-scanner").read_text(encoding="utf-8")
 
 
 def _git(cwd: Path, *args: str) -> None:
