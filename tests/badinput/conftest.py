@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,21 +11,15 @@ import pytest
 from pipeyard.model.provider import load_providers
 from tests.badinput import servers
 from tests.badinput.harness import Context
+from tests.badinput.planted import planted_secrets as plant
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every variable a provider declares secret, and the other credentials a job carries.
-SECRET_VARIABLES = sorted({s.env for p in load_providers(ROOT) for s in p.settings if s.secret}
-                          | {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "HARBOR_PASSWORD", "COSIGN_PASSWORD"})
+# Every variable a provider declares secret; the planted values add the other credentials a job carries.
+SECRET_VARIABLES = sorted({s.env for p in load_providers(ROOT) for s in p.settings if s.secret})
 
 
 def planted_secrets() -> dict[str, str]:
-    """Fake secrets, unique to this session, so a hit can only come from a leak in this run."""
-    tag = secrets.token_hex(6)
-    values = {name: f"Planted{name.title().replace('_', '')}{tag}" for name in SECRET_VARIABLES}
-    # Basic auth for a page is USER:PASSWORD; the password alone must not leak either.
-    values["SCREENSHOT_AUTH"] = f"ci:{values['SCREENSHOT_AUTH']}"
-    values["PLANTED"] = f"PlantedSecret{tag}"
-    return values
+    return plant(SECRET_VARIABLES)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +50,7 @@ def fault_servers() -> Iterator[dict[str, str]]:
 def checkout(tmp_path_factory) -> Path:
     """A copy of the checkout for `pipeyard` cases: a case that wrongly succeeds writes there, never here."""
     dest = tmp_path_factory.mktemp("checkout")
-    for name in ("providers", "examples", "pipeline-templates"):
+    for name in ("providers", "examples", "pipeline-templates", "b2i"):
         shutil.copytree(ROOT / name, dest / name, symlinks=True,
                         ignore=shutil.ignore_patterns("node_modules", "target", ".npm", "__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "pipeyard.site.yaml", "README.md"):

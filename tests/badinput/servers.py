@@ -21,7 +21,6 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fixtures import free_port
 from tests.servers import loopback
 
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>login</form></body></html>"
@@ -176,4 +175,6 @@ class Babbler(_Tcp):
 
 def closed_port() -> int:
     """A loopback port nothing listens on (free a moment ago; nothing in these tests binds it)."""
-    return free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,7 +1,362 @@
-"""Bad input to `pipeyard` and each of its commands."""
+"""Bad input to `pipeyard` and each of its commands: flags, files, registries and servers a platform
+engineer can get wrong. Every case must fail before anything is built, pushed or started, so each one
+costs milliseconds and a case that wrongly succeeds writes only into the checkout's copy."""
 
 from __future__ import annotations
 
-from tests.badinput.harness import Case
+import io
+import zipfile
 
-CASES: list[Case] = []
+from tests.badinput.harness import Case, Folder
+
+IN_CHECKOUT = "{checkout}"
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" \
+       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n" \
+       "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n" \
+       "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+CLOSED_REGISTRY = "127.0.0.1:{closed_port}/acme"
+# A public key of the cosign format (ECDSA P-256, PEM SubjectPublicKeyInfo) that signed nothing here.
+PUBLIC_KEY = ("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqE4R6HrpsrsS6kcz+YIkHl/yar9n\n"
+              "qFiTs8++oMjIKqYUKgN47AOBS+kXg8UHJQDhUdzOtJMp3Vu8xXtEy3PJtw==\n-----END PUBLIC KEY-----\n")
+
+
+def _jar() -> bytes:
+    """A jar with its manifest and a main class named: a zip a build would accept."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nMain-Class: app.Main\n")
+    return buf.getvalue()
+
+REPO = "https://gitlab.example.com/acme/config.git"
+
+
+GROUPS = {"b2i", "base", "bundle", "chart", "provider", "registry", "release"}
+
+
+def case(name: str, argv: tuple[str, ...], exit: int, says: tuple[str, ...], **kw) -> Case:
+    command = " ".join(argv[:2] if argv[0] in GROUPS else argv[:1])
+    return Case(f"{command}: {name}", ("pipeyard", *argv), exit, says, cwd=kw.pop("cwd", IN_CHECKOUT), **kw)
+
+
+def _common(command: tuple[str, ...]) -> list[Case]:
+    """What every command must refuse alike: a flag it does not have, and an argument it takes none of."""
+    return [case("an unknown flag", (*command, "--frobnicate"), 2, ("--frobnicate",))]
+
+
+CASES: list[Case] = [
+    # -- the group itself ---------------------------------------------------------------------------
+    case("an unknown command", ("biuld",), 2, ("biuld",)),
+    # -- b2i base ---------------------------------------------------------------------------------
+    *_common(("b2i", "base")),
+    case("a variant b2i.yaml does not have", ("b2i", "base", "--variant", "jdk99"), 2, ("jdk99", "use one of")),
+    case("--mirror without a scheme", ("b2i", "base", "--mirror", "mirror.example.com"), 2, ("--mirror",)),
+    case("--config naming a missing file", ("b2i", "base", "--config", "gone.yaml"), 2, ("--config", "gone.yaml")),
+    case("--config naming a YAML bomb", ("b2i", "base", "--config", "{work}/b2i.yaml"), 1, ("b2i.yaml",),
+         files={"b2i.yaml": BOMB}),
+    case("--licensed-fonts naming a missing folder", ("b2i", "base", "--licensed-fonts", "nofonts"), 2,
+         ("--licensed-fonts", "nofonts")),
+    case("--registry that is no registry", ("b2i", "base", "--push", "--registry", "not a registry"), 2,
+         ("--registry",)),
+    # -- b2i build --------------------------------------------------------------------------------
+    *_common(("b2i", "build")),
+    case("no --jar", ("b2i", "build"), 2, ("--jar",)),
+    case("--jar naming a missing file", ("b2i", "build", "--jar", "gone.jar", "--name", "orders"), 1,
+         ("--jar", "gone.jar")),
+    case("--jar that is no jar", ("b2i", "build", "--jar", "{work}/app.jar", "--name", "orders", "--base",
+                                  "registry.example.com/b:1"), 1,
+         ("app.jar",), files={"app.jar": "this is not a zip archive"}),
+    case("--tracing neither on nor off", ("b2i", "build", "--jar", "x.jar", "--tracing", "maybe"), 2, ("--tracing",)),
+    case("--port above 65535", ("b2i", "build", "--jar", "{work}/app.jar", "--name", "orders", "--port", "70000"), 1,
+         ("--port",),
+         files={"app.jar": "x"}),
+    case("--name that no image can carry", ("b2i", "build", "--jar", "{work}/app.jar", "--name", "Orders App!"), 1,
+         ("--name",), files={"app.jar": "x"}),
+    case("--tag that is no tag", ("b2i", "build", "--jar", "{work}/app.jar", "--name", "orders", "--tag", "v 1"), 2,
+         ("--tag",), files={"app.jar": "x"}),
+    case("--base that is no reference", ("b2i", "build", "--jar", "{work}/app.jar", "--name", "orders", "--base",
+                                         "Bad Ref"), 2,
+         ("--base",), files={"app.jar": _jar()}),
+    # -- b2i prune --------------------------------------------------------------------------------
+    *_common(("b2i", "prune")),
+    case("--keep below one", ("b2i", "prune", "--keep", "0", "--registry", CLOSED_REGISTRY), 2, ("--keep",)),
+    case("--keep not a number", ("b2i", "prune", "--keep", "some"), 2, ("--keep",)),
+    case("a registry that does not answer", ("b2i", "prune", "--registry", CLOSED_REGISTRY), 1, ("unreachable",)),
+    case("--harbor without a scheme", ("b2i", "prune", "--harbor", "harbor.example.com", "--registry",
+                                       "harbor.example.com/apps"), 2, ("--harbor",)),
+    case("--running that is no tag", ("b2i", "prune", "--running", "a b", "--registry", CLOSED_REGISTRY), 2,
+         ("--running",)),
+    # -- base bootstrap ---------------------------------------------------------------------------
+    *_common(("base", "bootstrap")),
+    case("a release pipeyard does not build on", ("base", "bootstrap", "--release", "sid"), 2, ("--release",)),
+    case("--mirror without a scheme", ("base", "bootstrap", "--mirror", "deb.debian.org/debian"), 2, ("--mirror",)),
+    case("--mirror of another scheme", ("base", "bootstrap", "--mirror", "ftp://deb.debian.org/debian"), 2,
+         ("--mirror",)),
+    case("--mirror with a password", ("base", "bootstrap", "--mirror", "https://u:{secret}@deb.example.com/debian"), 2,
+         ("--mirror",)),
+    case("an argument it takes none of", ("base", "bootstrap", "trixie"), 2, ("trixie",)),
+    # -- build ------------------------------------------------------------------------------------
+    *_common(("build",)),
+    case("a provider that does not exist", ("build", "mavn"), 2, ("mavn",)),
+    case("--site naming a missing file", ("build", "--site", "gone.yaml", "maven"), 2, ("--site", "gone.yaml")),
+    case("--tag that is no tag", ("build", "--tag", "v 1", "maven"), 2, ("--tag",)),
+    case("--site that is a YAML bomb", ("build", "--site", "{work}/site.yaml", "maven"), 1, ("site.yaml",),
+         files={"site.yaml": BOMB}),
+    case("--site that is no mapping", ("build", "--site", "{work}/site.yaml", "maven"), 1, ("site.yaml",),
+         files={"site.yaml": "- just\n- a list\n"}),
+    case("PIPEYARD_SITE naming a missing file", ("build", "maven"), 1, ("PIPEYARD_SITE",),
+         env={"PIPEYARD_SITE": "{work}/gone.yaml"}),
+    # -- bundle create ----------------------------------------------------------------------------
+    *_common(("bundle", "create")),
+    case("--key without --sign", ("bundle", "create", "--key", "{work}/k.pem", "-o", "{work}/b.tar"), 2,
+         ("--key", "--sign"), files={"k.pem": "x"}),
+    case("--sign with a key file that is missing", ("bundle", "create", "--sign", "--key", "gone.pem", "-o",
+                                                   "{work}/b.tar"), 2, ("--key",)),
+    case("a provider that does not exist", ("bundle", "create", "-o", "{work}/b.tar", "mavn"), 2, ("mavn",)),
+    case("-o naming a folder", ("bundle", "create", "-o", "{work}/out"), 2, ("out",), files={"out": Folder()}),
+    case("--mirror without a scheme", ("bundle", "create", "-o", "{work}/b.tar", "--mirror", "mirror.example.com"), 2,
+         ("--mirror",)),
+    # -- bundle load ------------------------------------------------------------------------------
+    *_common(("bundle", "load")),
+    case("no bundle", ("bundle", "load"), 2, ("FILE",)),
+    case("a bundle that is missing", ("bundle", "load", "gone.tar", "--registry", CLOSED_REGISTRY), 1, ("gone.tar",)),
+    case("a bundle that is no tar", ("bundle", "load", "{work}/b.tar", "--registry", CLOSED_REGISTRY), 1, ("b.tar",),
+         files={"b.tar": "not a tar at all"}),
+    case("--harbor without a scheme", ("bundle", "load", "{work}/b.tar", "--harbor", "harbor.example.com",
+                                       "--registry", "harbor.example.com/acme"), 2, ("--harbor",),
+         files={"b.tar": "x"}),
+    case("--registry that is no registry", ("bundle", "load", "{work}/b.tar", "--registry", "no registry"), 2,
+         ("--registry",), files={"b.tar": "x"}),
+    # -- bundle verify ----------------------------------------------------------------------------
+    *_common(("bundle", "verify")),
+    case("no bundle", ("bundle", "verify"), 2, ("FILE",)),
+    case("a bundle that is missing", ("bundle", "verify", "gone.tar"), 1, ("gone.tar",)),
+    case("a bundle that is no tar", ("bundle", "verify", "{work}/b.tar"), 1, ("b.tar",),
+         files={"b.tar": "not a tar at all"}),
+    case("a bundle that is a folder", ("bundle", "verify", "{work}/b.tar"), 2, ("b.tar",), files={"b.tar": Folder()}),
+    case("--key naming a missing file", ("bundle", "verify", "{work}/b.tar", "--key", "gone.pem"), 2, ("--key",),
+         files={"b.tar": "x"}),
+    case("--key that is no public key", ("bundle", "verify", "{work}/b.tar", "--key", "{work}/k.pem"), 1,
+         ("k.pem",), files={"b.tar": "x", "k.pem": "-----BEGIN NOTHING-----\n"}),
+    # -- chart check ------------------------------------------------------------------------------
+    *_common(("chart", "check")),
+    case("--config-repo naming a missing folder", ("chart", "check", "--config-repo", "gone"), 2,
+         ("--config-repo", "gone")),
+    case("--config-repo with no apps", ("chart", "check", "--config-repo", "{work}/cfg"), 1, ("cfg",),
+         files={"cfg/README.md": "empty\n"}),
+    case("--gitlab-url without a scheme", ("chart", "check", "--config-repo", "{work}/cfg", "--gitlab-url",
+                                           "gitlab.example.com", "--project", "acme/config"), 2, ("--gitlab-url",),
+         files={"cfg/README.md": "empty\n"}),
+    case("--gitlab-url without --project", ("chart", "check", "--config-repo", "{work}/cfg", "--gitlab-url",
+                                            "https://gitlab.example.com"), 2, ("--project",),
+         files={"cfg/README.md": "empty\n"}),
+    case("--gitlab-url with a token", ("chart", "check", "--config-repo", "{work}/cfg", "--gitlab-url",
+                                       "https://oauth2:{secret}@gitlab.example.com", "--project", "acme/config"), 2,
+         ("--gitlab-url",), files={"cfg/README.md": "empty\n"}),
+    # -- chart init -------------------------------------------------------------------------------
+    *_common(("chart", "init")),
+    case("no app", ("chart", "init"), 2, ("APP",)),
+    case("an app name no chart can carry", ("chart", "init", "Orders App", "--image", "registry.example.com/a/o",
+                                            "--config-repo", "{work}", "--repo-url", REPO), 2, ("Orders App",)),
+    case("--image that is no reference", ("chart", "init", "orders", "--image", "Not An Image", "--config-repo",
+                                          "{work}"), 2, ("--image",)),
+    case("a protected environment that is not an environment",
+         ("chart", "init", "orders", "--image", "registry.example.com/a/o", "--config-repo", "{work}",
+          "--environments", "dev,prod", "--protected-environments", "prd", "--repo-url", REPO), 2, ("prd",)),
+    case("--repo-url with a token", ("chart", "init", "orders", "--image", "registry.example.com/a/o", "--config-repo",
+                                     "{work}", "--repo-url", "https://ci:{secret}@gitlab.example.com/a/c.git"), 2,
+         ("--repo-url",)),
+    case("--timezone that is no zone", ("chart", "init", "orders", "--image", "registry.example.com/a/o",
+                                        "--config-repo", "{work}", "--timezone", "Mars/Olympus", "--repo-url", REPO), 2,
+         ("--timezone",)),
+    # -- check and render -------------------------------------------------------------------------
+    *_common(("check",)),
+    case("--site naming a missing file", ("check", "--site", "gone.yaml"), 2, ("--site", "gone.yaml")),
+    case("--site that is a YAML bomb", ("check", "--site", "{work}/site.yaml"), 1, ("site.yaml",),
+         files={"site.yaml": BOMB}),
+    case("--site with an unknown key", ("check", "--site", "{work}/site.yaml"), 1, ("site.yaml", "regsitry"),
+         files={"site.yaml": "regsitry: harbor.example.com/acme\n"}),
+    case("--site that is not UTF-8", ("check", "--site", "{work}/site.yaml"), 1, ("site.yaml",),
+         files={"site.yaml": b"registry: \xff\xfe\n"}),
+    case("an argument it takes none of", ("check", "maven"), 2, ("maven",)),
+    *_common(("render",)),
+    case("--site naming a missing file", ("render", "--site", "gone.yaml"), 2, ("--site", "gone.yaml")),
+    case("--site that is a YAML bomb", ("render", "--site", "{work}/site.yaml"), 1, ("site.yaml",),
+         files={"site.yaml": BOMB}),
+    case("--site with a default out of its range", ("render", "--site", "{work}/site.yaml"), 1,
+         ("site.yaml", "SONAR_TIMEOUT"), files={"site.yaml": "defaults:\n  SONAR_TIMEOUT: -5\n"}),
+    case("--site that is a folder", ("render", "--site", "{work}/site"), 2, ("--site",), files={"site": Folder()}),
+    case("an argument it takes none of", ("render", "maven"), 2, ("maven",)),
+    # -- demo -------------------------------------------------------------------------------------
+    *_common(("demo",)),
+    case("an argument it takes none of", ("demo", "now"), 2, ("now",)),
+    case("a Nexus port that is no number", ("demo",), 1, ("PIPEYARD_DEMO_NEXUS_PORT",),
+         env={"PIPEYARD_DEMO_NEXUS_PORT": "eighty"}),
+    case("a Nexus port above 65535", ("demo",), 1, ("PIPEYARD_DEMO_NEXUS_PORT",),
+         env={"PIPEYARD_DEMO_NEXUS_PORT": "99999"}),
+    case("a --skip-build with a value", ("demo", "--skip-build=yes"), 2, ("--skip-build",)),
+    # -- init -------------------------------------------------------------------------------------
+    *_common(("init",)),
+    case("no --kind", ("init", "-o", "{work}/ci.yml"), 2, ("--kind",)),
+    case("a kind it does not know", ("init", "--kind", "gradle", "-o", "{work}/ci.yml"), 2, ("--kind",)),
+    case("a style it does not know", ("init", "--kind", "maven", "--style", "fancy", "-o", "{work}/ci.yml"), 2,
+         ("--style",)),
+    case("an existing file without --force", ("init", "--kind", "maven", "-o", "{work}/ci.yml"), 2,
+         ("ci.yml", "--force"), files={"ci.yml": "keep: me\n"}),
+    case("-o naming a folder", ("init", "--kind", "maven", "-o", "{work}/out"), 2, ("out",),
+         files={"out": Folder()}),
+    # -- lint -------------------------------------------------------------------------------------
+    *_common(("lint",)),
+    case("a file that is missing", ("lint", "{work}/gone.yml"), 2, ("gone.yml",)),
+    case("a YAML bomb", ("lint", "{work}/ci.yml"), 1, ("ci.yml",), files={"ci.yml": BOMB}),
+    case("a file that is not YAML", ("lint", "{work}/ci.yml"), 1, ("ci.yml",),
+         files={"ci.yml": "stages: [build\n  test: {\n"}),
+    case("--gitlab-url without a scheme", ("lint", "{work}/ci.yml", "--gitlab-url", "gitlab.example.com"), 2,
+         ("--gitlab-url",), files={"ci.yml": "job:\n  script: [true]\n"}),
+    case("a token as a flag with GitLab down", ("lint", "{work}/ci.yml", "--gitlab-url", "{closed}", "--project",
+                                                "acme/app", "--token", "{secret}"), 1, ("--gitlab-url",),
+         files={"ci.yml": "job:\n  script: [true]\n"}),
+    case("GitLab answering a login page", ("lint", "{work}/ci.yml", "--gitlab-url", "{g_html}", "--project",
+                                           "acme/app"), 1, ("lint API", "--project"),
+         files={"ci.yml": "job:\n  script: [true]\n"}),
+    # -- mirror -----------------------------------------------------------------------------------
+    *_common(("mirror",)),
+    case("neither --list nor --providers", ("mirror", "--to", CLOSED_REGISTRY), 2, ("--list", "--providers")),
+    case("--providers without --from", ("mirror", "--providers", "all", "--to", CLOSED_REGISTRY), 2, ("--from",)),
+    case("--list naming a missing file", ("mirror", "--list", "gone.txt", "--to", CLOSED_REGISTRY), 2,
+         ("--list", "gone.txt")),
+    case("a list line that is no image", ("mirror", "--list", "{work}/images.txt", "--to", CLOSED_REGISTRY), 1,
+         ("images.txt",), files={"images.txt": "Not An Image\n"}),
+    case("--to that is no registry", ("mirror", "--list", "{work}/images.txt", "--to", "no registry"), 2, ("--to",),
+         files={"images.txt": "registry.example.com/a/b:1\n"}),
+    case("a source registry that does not answer", ("mirror", "--list", "{work}/images.txt", "--to",
+                                                    CLOSED_REGISTRY), 1, ("unreachable",),
+         files={"images.txt": "127.0.0.1:{closed_port}/a/b:1\n"}),
+    case("--tag that is no tag", ("mirror", "--providers", "all", "--from", "r.example.com/pipeyard", "--tag", "v 1",
+                                  "--to", CLOSED_REGISTRY), 2, ("--tag",)),
+    # -- provider new -----------------------------------------------------------------------------
+    *_common(("provider", "new")),
+    case("no name", ("provider", "new"), 2, ("NAME",)),
+    case("a name that is no package name", ("provider", "new", "My Tool"), 2, ("My Tool",)),
+    case("a provider that exists", ("provider", "new", "maven"), 2, ("maven",)),
+    case("a name with a path in it", ("provider", "new", "../escape"), 2, ("../escape",)),
+    case("a name that is too long", ("provider", "new", "x" * 80), 2, ("x" * 20,)),
+    # -- providers --------------------------------------------------------------------------------
+    *_common(("providers",)),
+    case("an argument it takes none of", ("providers", "maven"), 2, ("maven",)),
+    case("a provider.yaml that is a YAML bomb", ("providers",), 1, ("provider.yaml",), cwd="{work}/checkout",
+         files={"checkout/pyproject.toml": "[project]\nname = \"pipeyard\"\nversion = \"1.0.0\"\n",
+                "checkout/providers/bomb/provider.yaml": BOMB}),
+    case("a provider.yaml that is no mapping", ("providers",), 1, ("provider.yaml",), cwd="{work}/checkout",
+         files={"checkout/pyproject.toml": "[project]\nname = \"pipeyard\"\nversion = \"1.0.0\"\n",
+                "checkout/providers/odd/provider.yaml": "- a\n- list\n"}),
+    case("--json it does not have", ("providers", "--json"), 2, ("--json",)),
+    # -- publish ----------------------------------------------------------------------------------
+    *_common(("publish",)),
+    case("--registry that is no registry", ("publish", "--registry", "no registry"), 2, ("--registry",)),
+    case("--harbor without a scheme", ("publish", "--registry", "harbor.example.com/acme", "--harbor",
+                                       "harbor.example.com"), 2, ("--harbor",)),
+    case("--key without --sign", ("publish", "--registry", CLOSED_REGISTRY, "--key", "{work}/k.pem"), 2,
+         ("--key", "--sign"), files={"k.pem": "x"}),
+    case("--robot-secrets without --harbor", ("publish", "--registry", CLOSED_REGISTRY, "--robot-secrets",
+                                              "{work}/s"), 2, ("--robot-secrets", "--harbor")),
+    case("a provider that does not exist", ("publish", "--registry", CLOSED_REGISTRY, "mavn"), 2, ("mavn",)),
+    case("--tag that is no tag", ("publish", "--registry", CLOSED_REGISTRY, "--tag", "v 1"), 2, ("--tag",)),
+    case("--site naming a missing file", ("publish", "--registry", CLOSED_REGISTRY, "--site", "gone.yaml"), 2,
+         ("--site", "gone.yaml")),
+    # -- registry start / stop --------------------------------------------------------------------
+    *_common(("registry", "start")),
+    case("an argument it takes none of", ("registry", "start", "5000"), 2, ("5000",)),
+    case("PIPEYARD_REGISTRY_ROOT naming a file", ("registry", "start"), 1, ("PIPEYARD_REGISTRY_ROOT",),
+         env={"PIPEYARD_REGISTRY_ROOT": "{work}/root"}, files={"root": "a file"}),
+    case("PIPEYARD_REGISTRY_ROOT that is relative", ("registry", "start"), 1, ("PIPEYARD_REGISTRY_ROOT",),
+         env={"PIPEYARD_REGISTRY_ROOT": "relative/root"}),
+    case("an unknown debug value", ("registry", "start", "--debug=yes"), 2, ("--debug",)),
+    *_common(("registry", "stop")),
+    case("an argument it takes none of", ("registry", "stop", "now"), 2, ("now",)),
+    case("PIPEYARD_REGISTRY_ROOT naming a file", ("registry", "stop"), 1, ("PIPEYARD_REGISTRY_ROOT",),
+         env={"PIPEYARD_REGISTRY_ROOT": "{work}/root"}, files={"root": "a file"}),
+    case("PIPEYARD_REGISTRY_ROOT that is relative", ("registry", "stop"), 1, ("PIPEYARD_REGISTRY_ROOT",),
+         env={"PIPEYARD_REGISTRY_ROOT": "relative/root"}),
+    case("an unknown debug value", ("registry", "stop", "--debug=yes"), 2, ("--debug",)),
+    # -- release ----------------------------------------------------------------------------------
+    *_common(("release", "bases")),
+    case("no release", ("release", "bases", "--registry", CLOSED_REGISTRY), 2, ("trixie",)),
+    case("a release it does not build", ("release", "bases", "--registry", CLOSED_REGISTRY, "sid"), 2, ("sid",)),
+    case("--registry that is no registry", ("release", "bases", "--registry", "no registry", "trixie"), 2,
+         ("--registry",)),
+    case("no registry anywhere", ("release", "bases", "trixie"), 2, ("--registry",),
+         env={"PIPEYARD_REGISTRY": None, "CI_REGISTRY_IMAGE": None}),
+    *_common(("release", "catalog")),
+    case("no GitLab", ("release", "catalog", "--project", "acme/ci", "--version", "1.0.0", "--digests", "{work}"), 2,
+         ("--gitlab-url", "CI_SERVER_URL"), env={"CI_SERVER_URL": None}),
+    case("--gitlab-url without a scheme", ("release", "catalog", "--gitlab-url", "gitlab.example.com", "--project",
+                                           "acme/ci", "--version", "1.0.0", "--digests", "{work}"), 2,
+         ("--gitlab-url",)),
+    case("a version that is no version", ("release", "catalog", "--gitlab-url", "{closed}", "--project", "acme/ci",
+                                          "--version", "latest", "--digests", "{work}"), 2, ("--version", "latest")),
+    case("--wait below zero", ("release", "catalog", "--wait", "-3"), 2, ("--wait",)),
+    case("a release record that is no JSON", ("release", "catalog", "--gitlab-url", "{closed}", "--project",
+                                              "acme/ci", "--version", "1.0.0", "--digests", "{work}/d"), 2,
+         ("release.json", "--digests"), env={"PIPEYARD_GITLAB_TOKEN": "{secret}"}, files={"d/release.json": "{cut"}),
+    *_common(("release", "harbor")),
+    case("no --harbor", ("release", "harbor", "--project", "acme"), 2, ("--harbor",), env={"HARBOR_URL": None}),
+    case("--harbor without a scheme", ("release", "harbor", "--harbor", "harbor.example.com", "--project", "acme"), 2,
+         ("--harbor",)),
+    case("a Harbor that does not answer", ("release", "harbor", "--harbor", "{closed}", "--project", "acme"), 1,
+         ("--harbor",), env={"HARBOR_USERNAME": "admin"}),
+    case("a Harbor answering a login page", ("release", "harbor", "--harbor", "{g_html}", "--project", "acme"), 1,
+         ("--harbor",), env={"HARBOR_USERNAME": "admin"}),
+    case("a project name Harbor refuses", ("release", "harbor", "--harbor", "{closed}", "--project", "Acme Team"), 2,
+         ("Acme Team", "project name"), env={"HARBOR_USERNAME": "admin"}),
+    *_common(("release", "promote")),
+    case("a version that is no version", ("release", "promote", "--registry", CLOSED_REGISTRY, "--digests", "{work}",
+                                          "--version", "next"), 2, ("--version", "next")),
+    case("--digests naming a missing folder", ("release", "promote", "--registry", CLOSED_REGISTRY, "--digests",
+                                               "gone", "--version", "v1.0.0"), 1, ("gone", "release push")),
+    case("a digest record that is no JSON", ("release", "promote", "--registry", CLOSED_REGISTRY, "--digests",
+                                             "{work}/d", "--version", "v1.0.0", "maven"), 1, ("maven",),
+         files={"d/maven.json": "{not json"}),
+    case("a provider that does not exist", ("release", "promote", "--registry", CLOSED_REGISTRY, "--digests",
+                                            "{work}", "--version", "v1.0.0", "mavn"), 1, ("mavn",)),
+    case("--registry that is no registry", ("release", "promote", "--registry", "no registry", "--digests", "{work}",
+                                            "--version", "v1.0.0"), 2, ("--registry",)),
+    *_common(("release", "push")),
+    case("--tag that is no tag", ("release", "push", "--registry", CLOSED_REGISTRY, "--tag", "a b", "--digests",
+                                  "{work}"), 2, ("--tag",)),
+    case("a provider that does not exist", ("release", "push", "--registry", CLOSED_REGISTRY, "--tag", "c1",
+                                            "--digests", "{work}", "mavn"), 2, ("mavn",)),
+    case("--registry that is no registry", ("release", "push", "--registry", "no registry", "--tag", "c1",
+                                            "--digests", "{work}"), 2, ("--registry",)),
+    case("--digests naming a file", ("release", "push", "--registry", CLOSED_REGISTRY, "--tag", "c1", "--digests",
+                                     "{work}/d"), 2, ("--digests",), files={"d": "a file"}),
+    case("no registry anywhere", ("release", "push", "--tag", "c1", "--digests", "{work}"), 2, ("--registry",),
+         env={"PIPEYARD_REGISTRY": None, "CI_REGISTRY_IMAGE": None}),
+    # -- sbom and verify --------------------------------------------------------------------------
+    *_common(("sbom",)),
+    case("no image", ("sbom",), 2, ("IMAGE",)),
+    case("an image that is no reference", ("sbom", "Not An Image"), 2, ("Not An Image",)),
+    case("-o naming a folder", ("sbom", "registry.example.com/a/b:1", "-o", "{work}/out"), 2, ("out",),
+         files={"out": Folder()}),
+    case("a registry that does not answer", ("sbom", "127.0.0.1:{closed_port}/a/b:1"), 1, ("unreachable",)),
+    *_common(("verify",)),
+    case("no --key", ("verify", "registry.example.com/a/b:1"), 2, ("--key",)),
+    case("--key naming a missing file", ("verify", "registry.example.com/a/b:1", "--key", "gone.pub"), 2,
+         ("--key", "gone.pub")),
+    case("--key that is no public key", ("verify", "registry.example.com/a/b:1", "--key", "{work}/k.pub"), 2,
+         ("k.pub",), files={"k.pub": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n"}),
+    case("an image that is no reference", ("verify", "Not An Image", "--key", "{work}/k.pub"), 2, ("Not An Image",),
+         files={"k.pub": PUBLIC_KEY}),
+    case("a registry that does not answer", ("verify", "127.0.0.1:{closed_port}/a/b:1", "--key", "{work}/k.pub"), 1,
+         ("unreachable",), files={"k.pub": PUBLIC_KEY}),
+    # -- updates ----------------------------------------------------------------------------------
+    *_common(("updates",)),
+    case("a provider that does not exist", ("updates", "mavn"), 2, ("mavn",)),
+    case("--merge-request without GitLab", ("updates", "--merge-request", "--project", "acme/pipeyard"), 2,
+         ("--gitlab-url",), env={"CI_SERVER_URL": None}),
+    case("--index without a scheme", ("updates", "--index", "maven=repo.example.com/maven2"), 2, ("--index",)),
+    case("--index for a tool that does not exist", ("updates", "--index", "gradle=https://repo.example.com"), 2,
+         ("--index", "gradle")),
+    case("--apt-source that is no apt line", ("updates", "--apt-source", "not an apt line"), 1, ("--apt-source",)),
+    case("--gitlab-url with a token", ("updates", "--merge-request", "--project", "acme/pipeyard", "--gitlab-url",
+                                       "https://ci:{secret}@gitlab.example.com"), 2, ("--gitlab-url",)),
+]

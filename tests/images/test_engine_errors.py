@@ -58,4 +58,4 @@ def test_an_unknown_provider_and_a_bad_tag_are_usage_errors(tmp_path: Path) -> N
     out = run_cli("pipeyard", "build", "no-such-provider", env=env)
     assert out.returncode == 2 and "unknown provider 'no-such-provider'" in out.stderr
     out = run_cli("pipeyard", "build", "maven", "--tag", "-bad:tag", env=env)
-    assert out.returncode == 2 and "--tag '-bad:tag' is not a valid image tag" in out.stderr
+    assert out.returncode == 2 and "'--tag': '-bad:tag' is not a valid image tag" in out.stderr

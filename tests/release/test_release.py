@@ -407,7 +407,7 @@ def test_the_harbor_command_end_to_end(harbor: FakeHarbor):
 
 def test_bad_input_fails_before_any_server_is_called(tmp_path: Path):
     bad_tag = selfci("release", "push", "npm", "--registry", "127.0.0.1:9/pipeyard", "--tag", "ci 41")
-    assert bad_tag.returncode == 2 and "--tag 'ci 41' is not a valid image tag" in bad_tag.stderr
+    assert bad_tag.returncode == 2 and "'--tag': 'ci 41' is not a valid image tag" in bad_tag.stderr
     local = selfci("release", "bases", "trixie", "--registry", "localhost/pipeyard")
     assert local.returncode == 1 and "is the local image store, not a registry" in local.stderr
     no_records = selfci("release", "promote", "--registry", "127.0.0.1:9/pipeyard", "--digests",

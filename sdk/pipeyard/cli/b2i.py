@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pipeyard.cli.options import HTTP_URL, IMAGE_REF, IMAGE_TAG
 from pipeyard_kit.console import debug_option
 
 SWITCH = click.Choice(["on", "off"])
@@ -21,7 +22,7 @@ def _spec(config: Path | None):
     return spec_mod.load(config or spec_mod.default_path(repo_root()))
 
 
-config_option = click.option("--config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+config_option = click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
                              help="The b2i.yaml to use [default: b2i/b2i.yaml in the checkout]; its folder is "
                                   "the build context.")
 
@@ -35,7 +36,7 @@ def b2i() -> None:
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
               help="Variant from b2i.yaml, repeatable [default: the default variant].")
 @click.option("--all", "all_variants", is_flag=True, help="Build every variant.")
-@click.option("--mirror", metavar="URL", help="Where the agents are downloaded from [default: $B2I_MIRROR_URL, "
+@click.option("--mirror", type=HTTP_URL, help="Where the agents are downloaded from [default: $B2I_MIRROR_URL, "
                                               "else b2i.yaml's mirror].")
 @click.option("--base-registry", metavar="HOST/PROJECT",
               help="Where debian:<release> comes from, e.g. Harbor's proxy cache [default: localhost/pipeyard, "
@@ -101,7 +102,7 @@ def base_cmd(variants: tuple[str, ...], all_variants: bool, mirror: str | None, 
 @click.option("--tracing", type=SWITCH, default="off", show_default=True, help="SkyWalking tracing.")
 @click.option("--metrics", type=SWITCH, default="on", show_default=True, help="The JMX exporter on port 9404.")
 @click.option("--variant", metavar="NAME", help="Base variant from b2i.yaml [default: its default variant].")
-@click.option("--base", "base", metavar="REF",
+@click.option("--base", "base", type=IMAGE_REF,
               help="A published base image to build FROM, e.g. harbor.example.com/pipeyard/b2i-java:21-trixie "
                    "[default: the local build of --variant].")
 @click.option("--tz", metavar="ZONE", help="The app's time zone, e.g. Asia/Shanghai [default: UTC].")
@@ -109,7 +110,7 @@ def base_cmd(variants: tuple[str, ...], all_variants: bool, mirror: str | None, 
 @click.option("--push", is_flag=True, help="Push the image (content tag and latest) to --registry.")
 @click.option("--registry", metavar="HOST[:PORT]/PROJECT",
               help="Where --push goes [default: the embedded registry 127.0.0.1:5000/pipeyard, started if needed].")
-@click.option("--tag", "extra_tags", multiple=True, metavar="TAG", help="Extra tag to push (repeatable).")
+@click.option("--tag", "extra_tags", multiple=True, type=IMAGE_TAG, help="Extra tag to push (repeatable).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the build output of every step.")
 @config_option
 @debug_option
@@ -162,12 +163,12 @@ def _registry(registry: str | None):
 
 @b2i.command("prune", epilog=CREDENTIALS_HELP)
 @click.option("--keep", type=int, default=5, show_default=True, help="How many of each app's newest images stay.")
-@click.option("--running", "running", multiple=True, metavar="TAG",
+@click.option("--running", "running", multiple=True, type=IMAGE_TAG,
               help="A tag that runs somewhere and must stay whatever its age (repeatable); latest always stays.")
 @click.option("--app", metavar="NAME", help="Only this app [default: every app under PROJECT/b2i/].")
 @click.option("--registry", metavar="HOST[:PORT]/PROJECT",
               help="The registry [default: the embedded one, 127.0.0.1:5000/pipeyard].")
-@click.option("--harbor", "harbor_url", metavar="URL", envvar="HARBOR_URL",
+@click.option("--harbor", "harbor_url", type=HTTP_URL, envvar="HARBOR_URL",
               help="Harbor: set retention rules for PROJECT's b2i/** repositories; Harbor deletes on its schedule.")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @debug_option

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pipeyard.cli.options import HTTP_URL
+from pipeyard.images.debian_releases import DEFAULT_RELEASE, RELEASES
 from pipeyard_kit.console import debug_option
 
 
@@ -13,9 +15,9 @@ def base() -> None:
 
 
 @base.command("bootstrap")
-@click.option("--release", type=click.Choice(["trixie", "bookworm"]), default="trixie", show_default=True,
+@click.option("--release", type=click.Choice(RELEASES), default=DEFAULT_RELEASE, show_default=True,
               help="Debian release (trixie is Debian 13; bookworm only where a provider needs its packages).")
-@click.option("--mirror", metavar="URL", help="Debian mirror [default: the one apt's sources use, or "
+@click.option("--mirror", type=HTTP_URL, help="Debian mirror [default: the one apt's sources use, or "
                                                "$PIPEYARD_DEBIAN_MIRROR].")
 @click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
 @debug_option

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import click
 
+from pipeyard.cli.options import IMAGE_TAG
 from pipeyard_kit.console import debug_option
 from pipeyard_kit.errors import UsageError
 
 
 @click.command()
 @click.argument("providers", nargs=-1)
-@click.option("--site", "site_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--site", "site_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Site file whose non-secret defaults and CA certificates are baked in "
                    "[default: $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout].")
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
+@click.option("--tag", "tags", multiple=True, type=IMAGE_TAG,
               help="Extra tag for every image (repeatable); images are always tagged with the version.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the build output of every step.")

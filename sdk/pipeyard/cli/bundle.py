@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeyard.cli.options import site_option
+from pipeyard.cli.options import HTTP_URL, site_option
 from pipeyard.cli.publish import CREDENTIALS_HELP
 from pipeyard_kit import __version__
 from pipeyard_kit.console import debug_option
@@ -27,7 +27,7 @@ def bundle() -> None:
               help="B2I base variants to include (repeatable) [default: every variant in the local store].")
 @click.option("--no-b2i", is_flag=True, help="Leave out the B2I base images and their agents.")
 @click.option("--no-agents", is_flag=True, help="Leave out the B2I agents.")
-@click.option("--mirror", envvar="B2I_MIRROR_URL", metavar="URL",
+@click.option("--mirror", envvar="B2I_MIRROR_URL", type=HTTP_URL,
               help="The agent mirror [default: $B2I_MIRROR_URL, else b2i.yaml's mirror].")
 @click.option("--sign", is_flag=True, help="Sign every image (cosign format) and attest its SBOM, with "
                                            "PIPEYARD_SIGNING_KEY (or _FILE) or --key.")
@@ -125,7 +125,7 @@ def verify(file: Path, key_path: Path | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--registry", required=True, metavar="HOST[:PORT]/PROJECT",
               help="The site's registry project the images go to; the templates' registry default becomes it.")
-@click.option("--harbor", "harbor_url", metavar="URL",
+@click.option("--harbor", "harbor_url", type=HTTP_URL,
               help="Set the Harbor project up first (project, robots, retention, immutable tags, the site's "
                    "scan, vulnerability, signature and SBOM settings).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",

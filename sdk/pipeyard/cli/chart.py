@@ -9,6 +9,7 @@ import click
 
 from pipeyard.charts.audit import audit, check_gitlab
 from pipeyard.charts.scaffold import ChartSpec, gitlab_protection, init_chart, origin_url, parse_image_option
+from pipeyard.cli.options import HTTP_URL
 from pipeyard_kit import secrets
 from pipeyard_kit.console import debug_option, run_main, setup_logging
 from pipeyard_kit.errors import UsageError, ValidationError
@@ -96,7 +97,7 @@ def init(app: str, image: str, config_repo: Path, repo_url: str | None, revision
               help="The branch unprotected environments push to (what targetRevision HEAD means).")
 @click.option("--protected-environments", default="prod", show_default=True,
               help="Environments that must be protected, separated by commas (`none`: only those labelled so).")
-@click.option("--gitlab-url", envvar="GITLAB_URL", help="Also check the branch protections in this GitLab "
+@click.option("--gitlab-url", envvar="GITLAB_URL", type=HTTP_URL, help="Also check the branch protections in this GitLab "
                                                         "(token from GITLAB_TOKEN or GITLAB_TOKEN_FILE).")
 @click.option("--project", envvar="CI_PROJECT_PATH", help="The config repository's project path or id on --gitlab-url.")
 @debug_option

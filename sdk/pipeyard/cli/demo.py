@@ -64,6 +64,7 @@ def demo(skip_build: bool) -> None:
     from pipeyard.model.site import find_site, load_site
     from pipeyard.render.outputs import TEMPLATES_DIR
 
+    mirror_port = _nexus_port()  # checked before the long build, not after it
     root = repo_root()
     site = load_site(find_site(root))
     started = _clock["started"] = time.monotonic()
@@ -89,7 +90,7 @@ def demo(skip_build: bool) -> None:
         console.print(table)
 
         _step(6, "the design's three jobs on java-app, inside the published images: build, scan, report mail")
-        _design_jobs(root, site, Path(tmp))
+        _design_jobs(root, site, Path(tmp), mirror_port)
     console.print(f"[bold green]demo done in {time.monotonic() - started:.0f} s[/]")
 
 
@@ -108,7 +109,18 @@ def _show(log: str, lines: int = 12) -> None:
     console.print("\n".join(log.splitlines()[-lines:]), markup=False, highlight=False, soft_wrap=True)
 
 
-def _design_jobs(root: Path, site: Any, tmp: Path) -> None:
+def _nexus_port() -> int:
+    """The port of the stand-in Nexus: 8081 as Nexus's own, PIPEYARD_DEMO_NEXUS_PORT when that is taken."""
+    from pipeyard_kit.errors import ConfigError
+
+    value = os.environ.get("PIPEYARD_DEMO_NEXUS_PORT", "8081")
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"PIPEYARD_DEMO_NEXUS_PORT={value!r} is not a port",
+                          fix="set it to a free TCP port from 1 to 65535, or unset it for 8081")
+    return int(value)
+
+
+def _design_jobs(root: Path, site: Any, tmp: Path, mirror_port: int) -> None:
     from pipeyard.demo.helper_image import container_args, ensure_helper_image
     from pipeyard.demo.localci import recording_scanner, stage_project
     from pipeyard.demo.mail_catcher import MailCatcher
@@ -119,7 +131,6 @@ def _design_jobs(root: Path, site: Any, tmp: Path) -> None:
     sonarqube = _sonarqube(root)
     preview = root / ".work" / "demo" / "mail-preview"
     user, password = "ci-deployer", secrets.token_urlsafe(16)
-    mirror_port = int(os.environ.get("PIPEYARD_DEMO_NEXUS_PORT", "8081"))
     # The stand-in's default project fails its gate on new code; the scan reports that and passes
     # (quality-gate-allow-failure), and the mail tells the team, as the weekly report is meant to.
     state = sonarqube.SonarState(project=SONAR_KEY, project_name="java-app")

@@ -9,6 +9,7 @@ import click
 
 from pipeyard.check.lint import Finding, lint_offline, lint_remote
 from pipeyard.check.merge import TemplateSource
+from pipeyard.cli.options import HTTP_URL
 from pipeyard.model.provider import repo_root
 from pipeyard.model.site import find_site, load_site
 from pipeyard.render.outputs import TEMPLATES_DIR
@@ -37,7 +38,7 @@ def template_source(templates: Path | None, component_project: str | None) -> Te
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path),
               help="The rendered component project (default: this checkout's pipeline-templates/).")
 @click.option("--component-project", help="host/group/project of pipeyard's component project, as included.")
-@click.option("--gitlab-url", envvar="GITLAB_URL", help="Also validate through GitLab's CI lint API here.")
+@click.option("--gitlab-url", envvar="GITLAB_URL", type=HTTP_URL, help="Also validate through GitLab's CI lint API here.")
 @click.option("--token", help="API token for --gitlab-url; better GITLAB_TOKEN or GITLAB_TOKEN_FILE, which no "
                                 "process listing shows.")
 @click.option("--project", "project", envvar="CI_PROJECT_PATH",

@@ -24,7 +24,7 @@ from pipeyard_kit.console import debug_option
 @click.option("--from", "source", metavar="HOST[:PORT]/PREFIX",
               help="With --providers: the registry and project pipeyard's images are released to.")
 @click.option("--tag", default=__version__, show_default=True, help="With --providers: the tag to copy.")
-@click.option("--site", "site_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--site", "site_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="With --providers: the site file that names the images "
                    "[default: $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout].")
 @click.option("--to", "to", required=True, metavar="HOST[:PORT][/PREFIX]",

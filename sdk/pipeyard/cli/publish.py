@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from pipeyard.cli.options import HTTP_URL, IMAGE_TAG
 from pipeyard_kit import __version__
 from pipeyard_kit.console import debug_option
 
@@ -39,15 +40,15 @@ def _secrets_dir(host: str) -> Path:
               help="Where to push [default: $PIPEYARD_REGISTRY; else the embedded registry "
                    "127.0.0.1:5000/pipeyard, started if it is not running; with --harbor, "
                    "HARBOR_HOST/pipeyard].")
-@click.option("--harbor", "harbor_url", metavar="URL", envvar="HARBOR_URL",
+@click.option("--harbor", "harbor_url", type=HTTP_URL, envvar="HARBOR_URL",
               help="Harbor to set up first (project, robots, retention, immutable tags, GC) and push to "
                    "[default: $HARBOR_URL].")
 @click.option("--version", "version", default=__version__, show_default=True,
               help="Version to publish; the local images are localhost/pipeyard/NAME:VERSION.")
-@click.option("--site", "site_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--site", "site_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Site file whose image names (image_name, image_names) the images are published under "
                    "[default: $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout].")
-@click.option("--tag", "extra_tags", multiple=True, metavar="TAG", help="Extra tag (repeatable).")
+@click.option("--tag", "extra_tags", multiple=True, type=IMAGE_TAG, help="Extra tag (repeatable).")
 @click.option("--latest/--no-latest", default=None,
               help="Tag `latest` [default: only on the default branch (CI_DEFAULT_BRANCH, else "
                    "main/master)].")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from pipeyard.cli.options import HTTP_URL, IMAGE_TAG
+from pipeyard.images.debian_releases import RELEASES
 from pipeyard_kit import __version__
 from pipeyard_kit.console import debug_option
 
@@ -56,7 +58,7 @@ def release() -> None:
 @click.argument("providers", nargs=-1)
 @click.option("--registry", required=True, envvar="PIPEYARD_REGISTRY", metavar="HOST[:PORT]/PROJECT",
               help="Registry project to push to [default: $PIPEYARD_REGISTRY].")
-@click.option("--tag", required=True, metavar="TAG", help="The one tag to push, e.g. ci-$CI_PIPELINE_ID.")
+@click.option("--tag", required=True, type=IMAGE_TAG, help="The one tag to push, e.g. ci-$CI_PIPELINE_ID.")
 @digests_option
 @click.option("--version", "version", default=__version__, show_default=True,
               help="Local images to push: localhost/pipeyard/IMAGE:VERSION, as `pipeyard build` tags them.")
@@ -82,7 +84,7 @@ def push(providers: tuple[str, ...], registry: str, tag: str, digests: Path, ver
 
 
 @release.command("bases", epilog=REGISTRY_HELP)
-@click.argument("releases", nargs=-1, required=True)
+@click.argument("releases", nargs=-1, required=True, type=click.Choice(RELEASES))
 @click.option("--registry", required=True, envvar="PIPEYARD_BASE_REGISTRY", metavar="HOST[:PORT]/PROJECT",
               help="Where the bases go, as REGISTRY/debian:RELEASE [default: $PIPEYARD_BASE_REGISTRY].")
 @debug_option
@@ -118,8 +120,8 @@ def promote(providers: tuple[str, ...], registry: str, digests: Path, tag: str) 
     from pipeyard.release.promote import read_records, release_version, write_release
 
     version = release_version(tag)
+    target, client = _registry(registry)  # a bad --registry is a usage error before any record is read
     records = read_records(digests, list(providers) or None)
-    target, client = _registry(registry)
     promoted = do_promote(client, target, records, version, echo=click.echo)
     path = write_release(digests, version, promoted)
     moved = sum(len(p.moved) for p in promoted)
@@ -128,7 +130,7 @@ def promote(providers: tuple[str, ...], registry: str, digests: Path, tag: str) 
 
 
 @release.command("catalog")
-@click.option("--gitlab-url", envvar="CI_SERVER_URL", help="GitLab [default: $CI_SERVER_URL].")
+@click.option("--gitlab-url", envvar="CI_SERVER_URL", type=HTTP_URL, help="GitLab [default: $CI_SERVER_URL].")
 @click.option("--project", "project_path", envvar="PIPEYARD_COMPONENT_PROJECT", metavar="GROUP/PROJECT",
               help="The component project [default: $PIPEYARD_COMPONENT_PROJECT, else the site file's "
                    "component_project].")
@@ -187,7 +189,11 @@ def catalog(gitlab_url: str | None, project_path: str | None, tag: str | None, d
     images = []
     record = digests / "release.json"
     if record.is_file():
-        images = json.loads(record.read_text(encoding="utf-8")).get("images", [])
+        try:
+            images = json.loads(record.read_text(encoding="utf-8")).get("images", [])
+        except (ValueError, AttributeError):
+            raise UsageError(f"{record} is not the record `pipeyard release promote` writes",
+                             fix="pass the promote job's artifacts as --digests, or leave release.json out") from None
     host = gitlab_url.split("://", 1)[-1].rstrip("/")
     notes = release_notes(version, f"{host}/{project_path}", component_names(templates), images)
     gl = client(gitlab_url, token, what="a catalog release")
@@ -196,7 +202,7 @@ def catalog(gitlab_url: str | None, project_path: str | None, tag: str | None, d
 
 
 @release.command("harbor")
-@click.option("--harbor", "harbor_url", required=True, envvar="HARBOR_URL", metavar="URL",
+@click.option("--harbor", "harbor_url", required=True, envvar="HARBOR_URL", type=HTTP_URL,
               help="Harbor [default: $HARBOR_URL].")
 @click.option("--registry", envvar="PIPEYARD_REGISTRY", metavar="HOST/PROJECT",
               help="The project is its first path part [default: $PIPEYARD_REGISTRY].")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pipeyard.cli.options import HTTP_URL
 from pipeyard.cli.release import gitlab_token
 from pipeyard_kit.console import debug_option
 
@@ -19,7 +20,7 @@ from pipeyard_kit.console import debug_option
                    "[default: $PIPEYARD_UPSTREAM_INDEX].")
 @click.option("--write", is_flag=True, help="Apply the updates to this checkout (provider.yaml and rendered files).")
 @click.option("--merge-request", is_flag=True, help="Open (or refresh) a merge request with the updates.")
-@click.option("--gitlab-url", envvar="CI_SERVER_URL", help="GitLab for --merge-request [default: $CI_SERVER_URL].")
+@click.option("--gitlab-url", envvar="CI_SERVER_URL", type=HTTP_URL, help="GitLab for --merge-request [default: $CI_SERVER_URL].")
 @click.option("--project", "project_path", envvar="CI_PROJECT_PATH", metavar="GROUP/PROJECT",
               help="This repository's project for --merge-request [default: $CI_PROJECT_PATH].")
 @click.option("--target-branch", envvar="CI_DEFAULT_BRANCH", default="main", show_default=True,
@@ -43,6 +44,7 @@ def updates(providers: tuple[str, ...], apt_sources: tuple[str, ...], indexes: t
     root = repo_root()
     selected = load_providers(root, list(providers) or None)
     index_map = up.parse_index_options(indexes)
+    up.check_index_options(index_map, selected)
     found = up.find_updates(selected, apt=up.AptCatalog(list(apt_sources)), index=up.UpstreamIndex(index_map))
     for line in up.report_lines(found):
         click.echo(line)

@@ -23,11 +23,10 @@ from rich.console import Console
 
 from pipeyard.images.containers import Engine
 from pipeyard.images.debian_mirror import debian_mirror, security_mirror
+from pipeyard.images.debian_releases import DEFAULT_RELEASE, RELEASES
 from pipeyard.images.progress import status
 from pipeyard_kit.errors import BuildError, UsageError
 
-RELEASES = ("trixie", "bookworm")
-DEFAULT_RELEASE = "trixie"
 BASE_REPOSITORY = "localhost/pipeyard/debian"
 LOCAL_BASE_REGISTRY = "localhost/pipeyard"
 

@@ -91,6 +91,9 @@ def find_site(root: Path | None = None) -> Path | None:
     """--site, else $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout."""
     env = os.environ.get(SITE_ENV)
     if env:
+        if not Path(env).is_file():
+            raise ModelError(f"{SITE_ENV}={env} names no site file",
+                             fix=f"point {SITE_ENV} at a site file (see examples/site/acme.site.yaml), or unset it")
         return Path(env)
     if root is not None and (root / DEFAULT_SITE_NAME).is_file():
         return root / DEFAULT_SITE_NAME

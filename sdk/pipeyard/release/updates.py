@@ -33,7 +33,8 @@ import requests
 import yaml
 
 from pipeyard.model.provider import Provider
-from pipeyard_kit.errors import ConfigError, ModelError, RemoteError
+from pipeyard_kit import urls
+from pipeyard_kit.errors import ConfigError, ModelError, RemoteError, UsageError
 
 Echo = Callable[[str], None]
 UPDATE_BRANCH = "pipeyard/tool-updates"
@@ -171,6 +172,19 @@ def parse_index_options(options: tuple[str, ...] | list[str]) -> dict[str, str]:
             else:
                 mapping["*"] = item
     return mapping
+
+
+def check_index_options(mapping: dict[str, str], providers: list[Provider]) -> None:
+    """Every --index is an http(s) URL, and every TOOL= names a download-sourced tool: an index for a
+    misspelt tool would be ignored, and the report would say that tool is current."""
+    tools = {name for p in providers for name, tool in p.tools.items() if tool.get("source") == "download"}
+    problems = [f"{'' if name == '*' else name + '='}{urls.masked(url)}: {why}"
+                for name, url in mapping.items() if (why := urls.problem(url))]
+    problems += [f"{name}= names no download-sourced tool of the providers checked"
+                 for name in mapping if name != "*" and name not in tools]
+    if problems:
+        raise UsageError(f"--index (or PIPEYARD_UPSTREAM_INDEX): {'; '.join(problems)}",
+                         fix=f"give [TOOL=]https://host/path, TOOL one of {', '.join(sorted(tools)) or 'none'}")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from pipeyard_kit.errors import BuildError, RemoteError
+from pipeyard_kit.errors import BuildError, ConfigError, RemoteError
 
 BINARY = "docker-registry"
 START_TIMEOUT = 15.0
@@ -32,7 +32,13 @@ def default_root() -> Path:
     """Where the embedded registry keeps its data unless told otherwise."""
     env = os.environ.get("PIPEYARD_REGISTRY_ROOT")
     if env:
-        return Path(env)
+        path = Path(env)
+        # A relative root would be a different registry from each folder it is started in.
+        if not path.is_absolute() or (path.exists() and not path.is_dir()):
+            raise ConfigError(f"PIPEYARD_REGISTRY_ROOT={env!r} is not "
+                              f"{'a folder' if path.is_absolute() else 'an absolute path'}",
+                              fix="point it at a folder (absolute path) for the registry's data, or unset it")
+        return path
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "pipeyard" / "registry"
 

@@ -13,13 +13,14 @@ from urllib.parse import quote
 
 import requests
 
-from pipeyard_kit import http
+from pipeyard_kit import http, shapes
 from pipeyard_kit.errors import RemoteError
 from pipeyard_kit.registry.credentials import Credentials
 from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
 
 log = logging.getLogger("pipeyard.harbor")
 API = "/api/v2.0"
+_NOT_JSON = object()
 
 
 class HarborForbidden(RemoteError):
@@ -94,6 +95,24 @@ class HarborClient:
                               fix="check the request against Harbor's API (a newer or older Harbor?)")
         return r
 
+    def json(self, r: requests.Response, *, what: str, shape: Any, nullable: bool = False) -> Any:
+        """The answer's JSON, checked against the shape pipeyard reads (pipeyard_kit.shapes): a proxy's
+        login page or an answer of another API is one error naming Harbor and the call."""
+        try:
+            data = r.json()
+        except ValueError:
+            data = _NOT_JSON
+        if data is None and nullable:
+            return None  # some Harbor versions answer null for an empty list
+        why = "it is not JSON" if data is _NOT_JSON else shapes.problem(data, shape)
+        if why:
+            kind = r.headers.get("Content-Type", "no content type").split(";")[0]
+            raise RemoteError(f"Harbor {self.url} answered {what} with something that is not Harbor's API "
+                              f"({why}; {kind})",
+                              fix="check that --harbor (HARBOR_URL) is Harbor's own address, not a login "
+                                  "page or proxy in front of it")
+        return data
+
     # -- the calls pipeyard makes ---------------------------------------------------------------
     def project_exists(self, name: str) -> bool:
         r = self.request("HEAD", "/projects", params={"project_name": name}, ok=(200, 404),
@@ -107,8 +126,9 @@ class HarborClient:
         return r.status_code == 201
 
     def project(self, name: str) -> dict[str, Any]:
-        return self.request("GET", f"/projects/{_name(name)}", headers={"X-Is-Resource-Name": "true"},
-                            what=f"read project {name}").json()
+        what = f"read project {name}"
+        r = self.request("GET", f"/projects/{_name(name)}", headers={"X-Is-Resource-Name": "true"}, what=what)
+        return self.json(r, what=what, shape={"project_id": int, "metadata": dict})
 
     def robots(self, project_id: int) -> list[dict[str, Any]]:
         return self._all("/robots", what="list robot accounts", q=f"Level=project,ProjectID={project_id}")
@@ -117,11 +137,13 @@ class HarborClient:
         """The created robot with its secret (shown only now), or None if one exists (409)."""
         r = self.request("POST", "/robots", json=body, ok=(201, 409),
                          what=f"create robot account {body['name']}")
-        return r.json() if r.status_code == 201 else None
+        return self.json(r, what="create a robot account", shape={"name": str, "secret!": str}) \
+            if r.status_code == 201 else None
 
     def retention(self, policy_id: int) -> dict[str, Any]:
-        return self.request("GET", f"/retentions/{policy_id}",
-                            what=f"read retention policy {policy_id}").json()
+        what = f"read retention policy {policy_id}"
+        return self.json(self.request("GET", f"/retentions/{policy_id}", what=what), what=what,
+                         shape={"rules": [dict]})
 
     def create_retention(self, body: dict[str, Any]) -> None:
         self.request("POST", "/retentions", json=body, ok=(201,), what="create the tag retention policy")
@@ -142,7 +164,7 @@ class HarborClient:
     def gc_schedule(self) -> dict[str, Any]:
         """The GC schedule, or {} when there is none (Harbor answers 200 with no body)."""
         r = self.request("GET", "/system/gc/schedule", what="read the GC schedule")
-        return r.json() if r.content.strip() else {}
+        return self.json(r, what="read the GC schedule", shape=dict) if r.content.strip() else {}
 
     def set_gc_schedule(self, body: dict[str, Any]) -> None:
         # POST and PUT do the same on every Harbor since 2.x: replace the schedule (handler/gc.go kick).
@@ -151,7 +173,8 @@ class HarborClient:
     # -- the supply-chain settings (publish/harbor/security.py) ------------------------------------
     def system_info(self) -> dict[str, Any]:
         """GET /systeminfo (swagger getSystemInfo): harbor_version, shown to logged-in users."""
-        return self.request("GET", "/systeminfo", what="read the system info").json() or {}
+        r = self.request("GET", "/systeminfo", what="read the system info")
+        return self.json(r, what="read the system info", shape=dict, nullable=True) or {}
 
     def update_project_metadata(self, project: str, metadata: dict[str, str]) -> None:
         """PUT /projects/{name} (swagger updateProject) with a ProjectReq holding only metadata."""
@@ -167,7 +190,7 @@ class HarborClient:
             if q:
                 params["q"] = q
             r = self.request("GET", path, params=params, headers=headers, what=what)
-            batch = r.json() or []
+            batch = self.json(r, what=what, shape=[dict], nullable=True) or []
             items.extend(batch)
             total = int(r.headers.get("X-Total-Count", len(items)))
             if not batch or len(items) >= total:
