@@ -249,7 +249,7 @@ CASES: list[Case] = [
     case("a provider.yaml that is no mapping", ("providers",), 1, ("provider.yaml",), cwd="{work}/checkout",
          files={"checkout/pyproject.toml": "[project]\nname = \"pipeyard\"\nversion = \"1.0.0\"\n",
                 "checkout/providers/odd/provider.yaml": "- a\n- list\n"}),
-    case("--json it does not have", ("providers", "--json"), 2, ("--json",)),
+    case("--json with a value", ("providers", "--json=yes"), 2, ("--json",)),
     # -- publish ----------------------------------------------------------------------------------
     *_common(("publish",)),
     case("--registry that is no registry", ("publish", "--registry", "no registry"), 2, ("--registry",)),

@@ -18,9 +18,14 @@ pytestmark = pytest.mark.images
 @pytest.mark.parametrize("name", [p for p in PROVIDERS if p != "chrome-headless"])
 def test_bad_input_inside_the_image(eng, built, name: str) -> None:
     # chrome-headless's cases start Chromium once each: the host suite runs them (marked browser).
+    # The tables are generated from every provider's provider.json, so the runner (not the cases, whose
+    # environment is built from scratch) sees every provider's package source; the commands it runs are
+    # the image's own.
+    path = ":".join(["/src", *(f"/src/providers/{p}" for p in PROVIDERS)])
     out = run(eng, built, name, "/opt/pipeyard/bin/python", "-m", "tests.badinput.in_image", *SECRET_VARIABLES,
-              volumes={str(ROOT / "tests"): {"bind": "/src/tests", "mode": "ro"}},
-              environment={"PYTHONPATH": "/src", "PYTHONDONTWRITEBYTECODE": "1"}, working_dir="/tmp", timeout=900)
+              volumes={str(ROOT / "tests"): {"bind": "/src/tests", "mode": "ro"},
+                       str(ROOT / "providers"): {"bind": "/src/providers", "mode": "ro"}},
+              environment={"PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}, working_dir="/tmp", timeout=900)
     assert out.exit_code == 0, out.output[-3000:]
     result = json.loads(out.stdout)
     assert result["ran"] >= 5, f"only {result['ran']} cases found a console script in the {name} image"

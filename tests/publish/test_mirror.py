@@ -136,6 +136,13 @@ def test_cli_mirror(registry: LocalRegistry, second_registry: LocalRegistry, cac
     code, out, err = invoke(capsys, "mirror", "--list", str(listing), "--to", second_registry.address)
     assert code == 0, err
     assert out.splitlines()[-1] == f"nothing changed: {second_registry.address} already has all 2 images"
+    code, out, err = invoke(capsys, "mirror", "--list", str(listing), "--to", second_registry.address, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "pipeyard.mirror/v1" and doc["target"] == second_registry.address
+    assert {i["destination"]: i["digest"] for i in doc["images"]} == {
+        f"{second_registry.address}/{name}": image.digest for name, image in images.items()}
+    assert all(i["uploaded"] == 0 for i in doc["images"]) and "nothing changed" in err
 
 
 def test_cli_mirror_to_an_unreachable_registry(registry: LocalRegistry, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,6 +149,26 @@ def test_cli_publishes_and_a_second_run_says_nothing_changed(registry: LocalRegi
     assert code == 0, err
     assert registry.blob_uploads(since=before) == 3
     assert "2 blobs uploaded" in out
+
+
+def test_cli_publish_json_is_one_document_on_stdout(registry: LocalRegistry, cli_store: FakeDockerClient,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI_COMMIT_SHORT_SHA", "c0ffee01")
+    add_provider_image(cli_store, "maven")
+    code, out, err = invoke(capsys, "publish", "maven", "--registry", f"{registry.address}/pipeyard", "--no-latest",
+                            "--no-sbom", "--json")
+    assert code == 0, err
+    doc = json.loads(out)  # the progress lines went to stderr
+    assert doc["schema"] == "pipeyard.publish/v1" and doc["registry"] == f"{registry.address}/pipeyard"
+    [image] = doc["images"]
+    assert image["name"] == "maven" and image["reference"] == f"{registry.address}/pipeyard/maven"
+    assert sorted(image["tags"]) == ["1", __version__, "c0ffee01"] and image["digest"].startswith("sha256:")
+    assert image["uploaded"] >= 2 and image["uploaded_bytes"] > 0 and image["size"] > 0
+    assert "blobs uploaded" in err
+    tag = requests.head(f"{registry.url}/v2/pipeyard/maven/manifests/{__version__}", timeout=5, headers={
+        "Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert tag.headers["Docker-Content-Digest"] == image["digest"]
 
 
 def test_cli_publishes_to_harbor_through_its_token_auth(harbor: FakeHarbor, registry: LocalRegistry,

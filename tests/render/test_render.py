@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -325,3 +326,14 @@ def test_bad_image_names_are_refused_with_the_key(tmp_path, text, says):
     with pytest.raises(Exception) as err:
         load_site(path, load_providers(ROOT))
     assert says in str(err.value)
+
+
+def test_providers_json_lists_every_provider_with_its_image_jobs_and_commands():
+    out = run_cli("pipeyard", "providers", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["schema"] == "pipeyard.providers/v1"
+    by_name = {p["name"]: p for p in doc["providers"]}
+    assert set(by_name) == {p.name for p in load_providers(ROOT)}
+    assert ".maven-build" in by_name["maven"]["jobs"] and by_name["maven"]["commands"][0] == "maven-configure"
+    assert by_name["gitops"]["commands"] == ["gitops-bump"]

@@ -67,7 +67,7 @@ class LintResult:
         return visible_jobs(self.merged.config) if self.merged else []
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": str(self.path), "valid": self.ok, "jobs": self.jobs(),
+        return {"schema": "pipeyard.lint/v1", "file": str(self.path), "valid": self.ok, "jobs": self.jobs(),
                 "findings": [asdict(f) for f in self.findings]}
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from pipeyard.cli.json_output import emit, json_option, progress_echo, push_counts
 from pipeyard.cli.publish import CREDENTIALS_HELP
 from pipeyard_kit import __version__
 from pipeyard_kit.console import debug_option
@@ -30,9 +31,10 @@ from pipeyard_kit.console import debug_option
 @click.option("--to", "to", required=True, metavar="HOST[:PORT][/PREFIX]",
               help="Target registry; each image keeps its project and repository under PREFIX (with "
                    "--providers: gets the site's name under PREFIX).")
+@json_option
 @debug_option
 def mirror(list_path: Path | None, provider_names: str | None, source: str | None, tag: str,
-           site_path: Path | None, to: str) -> None:
+           site_path: Path | None, to: str, as_json: bool) -> None:
     """Copy images into a private registry, keeping project and repository names; skip blobs it has.
 
     With --providers, copy pipeyard's provider images and name them as the site file does, e.g. a site
@@ -85,4 +87,8 @@ def mirror(list_path: Path | None, provider_names: str | None, source: str | Non
         return sources[key]
 
     dst.ping()
-    mirror_images(refs, Mirror(target, dst, source_client), echo=click.echo, names=names)
+    copied = mirror_images(refs, Mirror(target, dst, source_client), echo=progress_echo(as_json), names=names)
+    if as_json:
+        emit("mirror", {"target": str(target), "images": [
+            {"source": str(c.source), "destination": c.destination, "digest": c.digest, "tag_moved": c.moved,
+             **push_counts(c.stats)} for c in copied]})

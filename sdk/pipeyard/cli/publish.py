@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from pipeyard.cli.json_output import emit, json_option, progress_echo, push_counts
 from pipeyard.cli.options import HTTP_URL, IMAGE_TAG
 from pipeyard_kit import __version__
 from pipeyard_kit.console import debug_option
@@ -69,11 +70,12 @@ def _secrets_dir(host: str) -> Path:
               help="With --sign: the signing key, a PEM ECDSA P-256 private key (PKCS#8) or cosign's "
                    "encrypted cosign.key with COSIGN_PASSWORD [default: $PIPEYARD_SIGNING_KEY].")
 @click.option("--no-sbom", is_flag=True, help="Do not attach the images' CycloneDX SBOMs as OCI referrers.")
+@json_option
 @debug_option
 def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | None, version: str,
             site_path: Path | None, extra_tags: tuple[str, ...], latest: bool | None, robot_secrets: Path | None,
             show_robot_secrets: bool, no_gc: bool, setup_only: bool, sign: bool, key_path: Path | None,
-            no_sbom: bool) -> None:
+            no_sbom: bool, as_json: bool) -> None:
     """Push provider images by digest, then tag them: version, major, git sha, latest on the default branch.
 
     PROVIDERS default to all of them. A re-publish with nothing changed uploads nothing and says so.
@@ -90,6 +92,7 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     from pipeyard_kit.registry.credentials import env_hint, from_env
 
     # Everything a user can get wrong is checked before any server is called.
+    echo = progress_echo(as_json)
     root = repo_root()
     selected = load_providers(root, list(providers) or None)
     site = load_site(site_path or find_site(root), load_providers(root))
@@ -125,7 +128,7 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
                           show=click.echo if show_robot_secrets else None)
         result = provision(harbor, target.project, sink, gc=not no_gc, security=security)
         for line in result.lines():
-            click.echo(line)
+            echo(line)
         if setup_only:
             return
     elif registry is None:
@@ -143,8 +146,12 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
 
         guard = immutable_guard(harbor.immutable_rules(target.project), client, target.project)
     with docker_client() as store:
-        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo,
-                           guard=guard, after=after)
+        results = pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=echo,
+                                     guard=guard, after=after)
+    if as_json:
+        emit("publish", {"registry": str(target), "images": [
+            {"name": r.name, "reference": r.reference, "digest": r.digest, "tags": r.tags, "moved": r.moved,
+             "size": r.size, **push_counts(r.stats)} for r in results]})
 
 
 def _supply_chain(client: Any, target: Any, key: Any, *, sbom: bool) -> Any:
