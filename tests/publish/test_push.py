@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -136,6 +138,20 @@ def test_token_auth_as_harbor_does_it(registry: LocalRegistry, cache: LayerCache
             push_image(anonymous, REPO, build(cache), ["2"])
         assert "401" in str(e.value) and "set HARBOR_USERNAME" in str(e.value)
     assert tag_digest(registry, REPO, "2") is None
+
+
+def test_credentials_do_not_follow_a_blob_redirect_to_the_storage() -> None:
+    # A registry hands blob downloads to its storage (S3, a CDN) with a redirect: the registry's
+    # credentials stay with the registry.
+    from tests.servers.redirects import BODY, redirecting_origins
+
+    digest = "sha256:" + hashlib.sha256(BODY).hexdigest()
+    with redirecting_origins(307, challenge='Basic realm="registry"') as origins:
+        client = client_for(SimpleNamespace(address=origins.start.removeprefix("http://")),
+                            credentials=Credentials(USER, "Registry-Secret-1"))
+        assert client.get_blob(REPO, digest) == BODY
+    assert [r.path for r in origins.received] == [f"/v2/{REPO}/blobs/{digest}"]
+    assert origins.credentials_seen_by_other() == []
 
 
 def test_a_transient_5xx_mid_push_is_retried_and_the_push_completes(registry: LocalRegistry,
