@@ -169,3 +169,16 @@ def test_retry_after_as_an_http_date():
     assert http.retry_after(response) == 0.0
     response.headers["Retry-After"] = "soon"
     assert http.retry_after(response) is None
+
+
+def test_a_streamed_body_is_cut_at_its_own_deadline_whatever_the_reader_does_between_chunks():
+    with dripping(interval=0.05) as slow, answering(200) as other, http.session() as s:
+        response = s.get(slow.url, stream=True, timeout=1)
+        started = time.monotonic()
+        with pytest.raises(http.DeadlineExceeded):
+            for _ in http.chunks(response, 1, deadline=1.0):
+                # Requests between two chunks neither inherit nor extend the body's deadline.
+                assert s.get(other.url, timeout=1, deadline=5).status_code == 200
+        assert time.monotonic() - started < 4.0
+        time.sleep(1.2)
+        assert s.get(other.url, timeout=1, deadline=0.5).status_code == 200

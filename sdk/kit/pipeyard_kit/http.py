@@ -107,8 +107,15 @@ class _Watch:
             self.done = True
             self._sockets.clear()
 
-    def clamp(self, timeout: Any) -> tuple[float, float]:
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        with self._lock:
+            return tuple(self._sockets)
+
+    def clamp(self, timeout: Any) -> Any:
         """requests' (connect, read) timeouts, neither longer than what is left."""
+        if self.end == float("inf"):
+            return timeout
         left = self.left()
         if left <= 0 or self.fired:
             raise self.error()
@@ -184,6 +191,20 @@ def time_limit(seconds: float | None) -> Iterator[_Watch | None]:
     finally:
         watch.close()
         _LOCAL.watch = parent
+
+
+@contextmanager
+def _request_watch(seconds: float | None) -> Iterator[_Watch]:
+    """time_limit for one request, always with a watch of its own: it collects the request's sockets,
+    which a streamed body's reader (chunks) bounds later."""
+    watch = _Watch(seconds, _current())
+    _LOCAL.watch = watch
+    _WATCHDOG.add(watch)
+    try:
+        yield watch
+    finally:
+        watch.close()
+        _LOCAL.watch = watch.parent
 
 
 def _enlist(sock: socket.socket) -> None:
@@ -329,39 +350,40 @@ class Session(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, deadline: float | None = _UNSET,
                 **kwargs: Any) -> requests.Response:
         """requests' request, within `deadline` seconds (the session's unless given; None: no limit
-        of its own). A streamed body is read after this returns: bound it with time_limit()."""
-        with time_limit(self.deadline if deadline is _UNSET else deadline) as watch:
-            return self._attempts(str(method.decode() if isinstance(method, bytes) else method), url, watch,
-                                  args, kwargs)
+        of its own). A streamed body is read after this returns: read it with chunks()."""
+        with _request_watch(self.deadline if deadline is _UNSET else deadline) as watch:
+            response = self._attempts(str(method.decode() if isinstance(method, bytes) else method), url, watch,
+                                      args, kwargs)
+            response.sockets = watch.sockets  # type: ignore[attr-defined] - for chunks()
+            return response
 
-    def _attempts(self, method: str, url: Any, watch: _Watch | None, args: tuple, kwargs: dict) -> requests.Response:
+    def _attempts(self, method: str, url: Any, watch: _Watch, args: tuple, kwargs: dict) -> requests.Response:
         attempt = 0
         while True:
             attempt += 1
-            if watch is not None:
-                kwargs["timeout"] = watch.clamp(kwargs.get("timeout"))
+            kwargs["timeout"] = watch.clamp(kwargs.get("timeout"))
             try:
                 response = super().request(method, url, *args, **kwargs)
             except DeadlineExceeded:
                 raise
             except requests.RequestException as exc:
-                if watch is not None and watch.spent():
+                if watch.spent():
                     raise watch.error() from exc
                 if not _retryable(method, exc) or not self._pause(attempt, None, watch):
                     raise
                 continue
-            if watch is not None and watch.fired:
+            if watch.fired:
                 response.close()
                 raise watch.error()
             if response.status_code not in self.retries.statuses or not self._pause(attempt, response, watch):
                 return response
 
-    def _pause(self, attempt: int, response: requests.Response | None, watch: _Watch | None) -> bool:
+    def _pause(self, attempt: int, response: requests.Response | None, watch: _Watch) -> bool:
         """Wait before the next attempt; False when there is none to make."""
         if attempt >= self.retries.attempts:
             return False
         wait = self.retries.pause(attempt, response)
-        if watch is not None and wait >= watch.left():
+        if wait >= watch.left():
             return False
         if response is not None:
             response.close()
@@ -396,18 +418,28 @@ def session(*, ca_pems: Iterable[str] = (), cookies: bool = True, deadline: floa
     return s
 
 
-def chunks(response: requests.Response, size: int = 1 << 20) -> Iterator[bytes]:
-    """A streamed body, read under the enclosing time_limit: a body the deadline cut raises
-    DeadlineExceeded rather than ending short or as a broken connection."""
+def chunks(response: requests.Response, size: int = 1 << 20, *, deadline: float | None = None) -> Iterator[bytes]:
+    """A streamed body of this module's Session, read within `deadline` seconds from now, or under
+    the enclosing time_limit when None. A body the deadline cut raises DeadlineExceeded rather than
+    ending short or as a broken connection. The deadline is not the thread's: a consumer may make
+    other requests between two chunks."""
     watch = _current()
+    if deadline is not None:
+        watch = _Watch(deadline, None)
+        for sock in getattr(response, "sockets", ()):
+            watch.enlist(sock)
+        _WATCHDOG.add(watch)
     try:
         yield from response.iter_content(size)
+        if watch is not None and watch.fired:
+            raise watch.error()
     except requests.RequestException as exc:
         if watch is not None and watch.spent():
             raise watch.error() from exc
         raise
-    if watch is not None and watch.fired:
-        raise watch.error()
+    finally:
+        if deadline is not None and watch is not None:
+            watch.close()
 
 
 def get_bounded(s: Session, url: str, *, headers: dict[str, str] | None = None, timeout: float,
