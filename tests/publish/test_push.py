@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +18,7 @@ from pipeyard_kit.registry.credentials import env_hint
 
 from .conftest import PASSWORD, USER, client_for
 from .imagefactory import FakeImage, noise
-from .registry_proxy import RegistryProxy
+from .registry_proxy import Fault, RegistryProxy
 
 REPO = "pipeyard/tool"
 
@@ -177,11 +178,11 @@ def test_a_5xx_that_persists_fails_clearly_and_never_tags_a_partial_image(regist
     uploads = {"n": 0}
     original = proxy.injected
 
-    def second_upload_breaks(method: str, path: str) -> int | None:
+    def second_upload_breaks(method: str, path: str) -> Fault | None:
         if method == "PUT" and "/blobs/uploads/" in path:
             uploads["n"] += 1
             if uploads["n"] >= 2:
-                return 500
+                return Fault(method, re.compile(""), 500, None)
         return original(method, path)
 
     proxy.injected = second_upload_breaks  # type: ignore[method-assign]
