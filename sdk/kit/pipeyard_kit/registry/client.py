@@ -2,7 +2,8 @@
 
 Every call retries 5xx answers and broken connections with backoff, and a 429 after the wait its
 Retry-After names. A failure that persists becomes one RemoteError naming the registry and the fix;
-a 401 names the credential variables. Each request ends within a deadline: `deadline` seconds, plus
+a 401 names the credential variables. Credentials not given are looked up in Docker's configuration
+when the registry first asks for them. Each request ends within a deadline: `deadline` seconds, plus
 the time a body needs at MIN_RATE. Blobs larger than `chunk_size` go up in chunks and resume after a
 failure (upload.py); `progress(digest, bytes done, size)` follows every upload.
 """
@@ -20,6 +21,7 @@ import requests
 
 from pipeyard_kit import http
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import dockerconfig
 from pipeyard_kit.registry.auth import Auth, TokenRefused, scopes_for
 from pipeyard_kit.registry.credentials import Credentials
 from pipeyard_kit.registry.oci import MANIFEST_TYPES, sha256_digest
@@ -62,7 +64,8 @@ class RegistryClient:
     def __init__(self, host: str, *, scheme: str = "https", credentials: Credentials | None = None,
                  retry: RetryPolicy | None = None, credential_hint: str = "",
                  unreachable_fix: str = UNREACHABLE_FIX, timeout: tuple[float, float] = (5, 300),
-                 deadline: float = DEADLINE, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None):
+                 deadline: float = DEADLINE, chunk_size: int = CHUNK_SIZE, docker_config: bool = True,
+                 progress: Progress | None = None):
         self.host = host
         self.base = f"{scheme}://{host}"
         self.retry = retry or RetryPolicy.from_env()
@@ -73,7 +76,8 @@ class RegistryClient:
         self.chunk_size = max(1, chunk_size)
         self.progress = progress
         self.session = http.session(cookies=False, deadline=deadline)
-        self.auth = Auth(credentials, self.session, timeout=timeout[1])
+        lookup = (lambda: dockerconfig.lookup(host)) if docker_config else None
+        self.auth = Auth(credentials, self.session, timeout=timeout[1], lookup=lookup)
         self.stats = PushStats()
 
     def transfer_deadline(self, size: int) -> float:
@@ -178,10 +182,13 @@ class RegistryClient:
                 data.close()
 
     def _unauthorized(self, what: str, detail: str) -> RemoteError:
-        if self.auth.credentials:
-            fix = f"check {self.credential_hint or 'the registry credentials'}: registry {self.host} refused them"
+        credentials = self.auth.credentials
+        if credentials:
+            hint = credentials.hint if self.auth.looked_up else self.credential_hint
+            fix = f"check {hint or 'the registry credentials'}: registry {self.host} refused them"
         else:
-            fix = f"set {self.credential_hint or 'the registry credentials'}"
+            fix = (f"set {self.credential_hint or 'the registry credentials'}, or log in with "
+                   f"`docker login {self.host}`")
         return RemoteError(f"registry {self.host} answered {detail} to {what}", fix=fix)
 
     def _refused(self, response: requests.Response, what: str) -> RemoteError:
