@@ -112,7 +112,7 @@ def test_flags_and_wrong_token(gitlab_stub, smtp_server):
     r = run_cli("send-mail", "pipeline", f"--gitlab-url={gl.url}", "--project-id=acme/billing", "--pipeline-id=1001",
                 env=env)
     assert r.returncode == 1
-    assert f"GitLab at {gl.url} rejected the token (401)" in r.stderr and "GITLAB_TOKEN" in r.stderr
+    assert f"GitLab at {gl.url} (--gitlab-url) rejected the token (401)" in r.stderr and "GITLAB_TOKEN" in r.stderr
     assert "glpat-wrong" not in r.stderr and smtp.messages == []
 
 
@@ -136,7 +136,7 @@ def test_a_dripping_gitlab_fails_the_job_within_the_timeout(smtp_server):
         elapsed = time.monotonic() - started
     assert r.returncode == 1
     assert elapsed < 4 * 2 + 3  # the deadline, loosely, plus the interpreter's start
-    assert f"GitLab at {server.url} did not answer within 2 s" in r.stderr and "SONAR_TIMEOUT" in r.stderr
+    assert f"GitLab at {server.url} (CI_SERVER_URL) did not answer within 2 s" in r.stderr and "SONAR_TIMEOUT" in r.stderr
     assert smtp.messages == []
 
 
