@@ -180,3 +180,27 @@ def test_a_5xx_that_persists_mid_chunked_push_never_tags_a_partial_image(registr
     assert tag_digest(registry, REPO, "1.0.0") == old.digest
     assert tag_digest(registry, REPO, "latest") is None
     assert not [p for m, p, s in proxy.log if m == "PUT" and "/manifests/" in p]
+
+
+def test_a_chunk_refused_as_out_of_order_resumes_from_what_the_registry_holds(registry: LocalRegistry,
+                                                                              proxy: RegistryProxy,
+                                                                              cache: LayerCache) -> None:
+    oci = build(cache)
+    big = largest(oci)
+    proxy.fail("PATCH", r"/blobs/uploads/", status=416, skip=1)
+    client = client_for(proxy, chunk_size=CHUNK)
+    assert push_image(client, REPO, oci, ["1"]) == ["1"]
+    assert patches(proxy)[:3] == [202, 416, 202]
+    assert proxy.content_ranges[1] == proxy.content_ranges[2] == f"{CHUNK}-{2 * CHUNK - 1}"
+    assert pulled(registry, big.digest) == big.open().read()
+
+
+def test_a_chunk_refused_again_and_again_fails_instead_of_looping(registry: LocalRegistry, proxy: RegistryProxy,
+                                                                  cache: LayerCache) -> None:
+    proxy.fail("PATCH", r"/blobs/uploads/", status=416, skip=1, times=None)
+    client = client_for(proxy, chunk_size=CHUNK)
+    with pytest.raises(RemoteError) as e:
+        push_image(client, REPO, build(cache), ["1"])
+    assert f"refused the chunk at byte {CHUNK} of upload of " in str(e.value) and "twice (416)" in str(e.value)
+    assert patches(proxy) == [202, 416, 416]
+    assert tag_digest(registry, REPO, "1") is None

@@ -279,7 +279,8 @@ class RegistryClient:
         """PATCH chunks in order, then the closing PUT; after a failure, resume from the Range the
         registry reports for the session, or start a fresh one (upload.py says when)."""
         what = f"upload of {_short(digest)} to {repo}"
-        state: dict[str, Any] = {"location": None, "held": 0, "chunk": self.chunk_size, "resume": False}
+        state: dict[str, Any] = {"location": None, "held": 0, "chunk": self.chunk_size, "resume": False,
+                                 "refused": None}
 
         def fresh() -> None:
             state["location"], least = self._start_upload(repo, digest)
@@ -317,6 +318,12 @@ class RegistryClient:
                                what=f"{what} (bytes {start}-{start + length - 1})")
                 r.close()
                 if r.status_code == 416:  # out of order: the registry holds another length than we think
+                    if state["refused"] == start:  # refused twice at the same byte: asking again will not help
+                        raise RemoteError(f"registry {self.host} refused the chunk at byte {start} of {what} "
+                                          "twice (416) after reporting it held the bytes before it",
+                                          fix="the registry's upload sessions are inconsistent (a load balancer "
+                                              "without sticky sessions?): check its storage, then publish again")
+                    state["refused"] = start
                     resume()
                     state["resume"] = True
                     continue
