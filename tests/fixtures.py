@@ -21,6 +21,20 @@ def repo_root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_docker_login(tmp_path_factory: pytest.TempPathFactory):
+    """No test reads the credentials of whoever runs the suite: Docker's configuration (which the
+    registry client consults, pipeyard_kit.registry.dockerconfig) points at an empty folder, for this
+    process and the console scripts it starts. The file exists, empty: podman refuses a DOCKER_CONFIG
+    without one."""
+    folder = tmp_path_factory.mktemp("docker-config")
+    (folder / "config.json").write_text("{}\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCKER_CONFIG", str(folder))
+        mp.delenv("DOCKER_AUTH_CONFIG", raising=False)
+        yield
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,6 +10,7 @@ import pytest
 
 from tests.fixtures import ROOT, run_cli
 from tests.servers.gitlab_api import FakeGitLab
+from tests.servers.redirects import redirecting_origins
 
 COMPONENT = "gitlab.example.com/platform/pipeyard"
 
@@ -167,6 +168,18 @@ def test_lint_api_wrong_token_and_unreachable_server(gitlab, tmp_path):
     assert "wrong-secret-token" not in out.stderr + out.stdout
     out = lint(path, "--gitlab-url", "http://127.0.0.1:9", "--token", "t", "--project", "acme/java-app")
     assert out.returncode == 1 and "cannot reach GitLab at http://127.0.0.1:9" in out.stderr
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_the_lint_api_token_does_not_follow_a_redirect_to_another_origin(status):
+    # 307 keeps the POST and its body (RFC 9110 15.4.8); python-gitlab refuses a 302 that turns it into a GET.
+    path = ROOT / "examples" / "java-app" / ".gitlab-ci.yml"
+    with redirecting_origins(status) as origins:
+        out = lint(path, "--gitlab-url", origins.start, "--token", "glpat-Secret-lint", "--project", "acme/java-app")
+    assert origins.credentials_seen_by_other() == []
+    assert "glpat-Secret-lint" not in out.stdout + out.stderr and "Traceback" not in out.stderr
+    if status == 307:
+        assert [r.method for r in origins.received] == ["POST"]
 
 
 def test_usage_errors_exit_2(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from pipeyard.images import fetch, verify
 from pipeyard_kit.errors import ChecksumError, RemoteError
 from tests.servers import loopback
+from tests.servers.redirects import BODY, redirecting_origins
 
 PAYLOAD = b"agent jar bytes\n" * 1000
 GOOD = hashlib.sha256(PAYLOAD).hexdigest()
@@ -82,3 +83,25 @@ def test_an_http_error_is_a_remote_error_without_the_query(server, tmp_path: Pat
     with pytest.raises(RemoteError) as info:
         fetch(f"{url}/missing.tar.gz?token=s3cr3t", GOOD, tmp_path / "x")
     assert "missing.tar.gz" in str(info.value) and "s3cr3t" not in str(info.value)
+
+
+def test_no_netrc_credential_follows_a_redirect_to_another_origin(tmp_path, monkeypatch):
+    # requests re-reads ~/.netrc for a redirect target on the same host name; another port is
+    # another origin (RFC 6454), a mirror's credentials stay with the mirror.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ci password netrc-Secret-1\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with redirecting_origins() as origins:
+        fetch(f"{origins.start}/tool.tar.gz", hashlib.sha256(BODY).hexdigest(), tmp_path / "tool.tar.gz")
+    assert [r.path for r in origins.received] == ["/tool.tar.gz"]
+    assert origins.credentials_seen_by_other() == []
+
+
+def test_a_dripping_download_is_cut_off_at_its_deadline(tmp_path):
+    from pipeyard_kit import download
+    from tests.servers.faults import dripping
+
+    with dripping() as server, pytest.raises(RemoteError, match="did not complete within 1.5 s"):
+        download.fetch(f"{server.url}/tool.tar.gz", GOOD, tmp_path / "tool.tar.gz", timeout=1, deadline=1.5)
+    assert not (tmp_path / "tool.tar.gz").exists()

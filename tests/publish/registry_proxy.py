@@ -2,7 +2,11 @@
 /service/token the way Harbor's core does in front of its own distribution registry.
 
 Faults: `proxy.fail("PUT", r"/blobs/uploads/", status=503, times=2)` answers the next two matching
-requests with 503 before passing them on; `times=None` fails every match.
+requests with 503 before passing them on; `times=None` fails every match, `skip=1` lets the first match
+through, `headers={"Retry-After": "1"}` goes with the answer. `reset="request"` reads part of the body
+and drops the connection before the registry sees anything (a proxy or a link that died mid-upload);
+`reset="answer"` passes the request on and drops the connection instead of answering, so the registry
+holds what the client believes lost.
 
 Harbor's rules (harbor_model cites the files; here the /v2 middlewares, src/server/middleware/v2auth/
 {auth.go,access.go}, and src/server/middleware/immutable/pushmf.go):
@@ -27,7 +31,10 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -58,6 +65,9 @@ class Fault:
     pattern: re.Pattern[str]
     status: int
     times: int | None  # None: forever
+    headers: dict[str, str] = field(default_factory=dict)
+    reset: str | None = None  # "request" or "answer": drop the connection instead of answering
+    skip: int = 0  # matches let through before the fault applies
 
 
 @dataclass
@@ -71,6 +81,9 @@ class RegistryProxy:
     # Every request as Harbor saw it: (method, path, Authorization scheme or "", status).
     seen: list[tuple[str, str, str, int]] = field(default_factory=list)
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
+    # Every PATCH's Content-Range, and when each request arrived (monotonic clock), in order.
+    content_ranges: list[str] = field(default_factory=list)
+    arrivals: list[tuple[float, str, str]] = field(default_factory=list)  # time, method, path
     server: ThreadingHTTPServer | None = None
     realm_host: str | None = None  # when another server (a fake Harbor) hosts this proxy
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -82,9 +95,11 @@ class RegistryProxy:
             self.core = HarborCore(accounts=accounts, any_project=True)
 
     # -- control -------------------------------------------------------------------------------
-    def fail(self, method: str, pattern: str, status: int = 503, times: int | None = 1) -> None:
+    def fail(self, method: str, pattern: str, status: int = 503, times: int | None = 1, *,
+             headers: dict[str, str] | None = None, reset: str | None = None, skip: int = 0) -> None:
+        assert reset in (None, "request", "answer")
         with self.lock:
-            self.faults.append(Fault(method, re.compile(pattern), status, times))
+            self.faults.append(Fault(method, re.compile(pattern), status, times, dict(headers or {}), reset, skip))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -119,23 +134,32 @@ class RegistryProxy:
         self.stop()
 
     # -- behaviour -----------------------------------------------------------------------------
-    def injected(self, method: str, path: str) -> int | None:
+    def injected(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for f in self.faults:
                 if f.method == method and f.pattern.search(path) and (f.times is None or f.times > 0):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     if f.times is not None:
                         f.times -= 1
-                    return f.status
+                    return f
         return None
 
     def handle(self, req: _Handler) -> None:
         path = urlsplit(req.path).path
+        with self.lock:
+            self.arrivals.append((time.monotonic(), req.command, path))
+            if req.command == "PATCH":
+                self.content_ranges.append(req.headers.get("Content-Range", ""))
         if self.harbor and path.startswith("/service/token"):
             return self.token(req)
-        status = self.injected(req.command, req.path)
-        if status is not None:
+        fault = self.injected(req.command, req.path)
+        if fault is not None and fault.reset is not None:
+            return self.drop(req, fault.reset)
+        if fault is not None:
             req.drain()
-            return self.json(req, status, error("UNAVAILABLE", "injected fault"))
+            return self.json(req, fault.status, error("UNAVAILABLE", "injected fault"), fault.headers)
         if self.harbor and path.startswith("/v2/"):
             if csrf_refused(req.command, path, req.headers):
                 req.drain()
@@ -245,7 +269,22 @@ class RegistryProxy:
         self.json(req, 200, body)
 
     # -- transport ---------------------------------------------------------------------------------
-    def forward(self, req: _Handler) -> None:
+    def drop(self, req: _Handler, when: str) -> None:
+        """Close the client's connection without an answer: with half its body unread ("request", so
+        the close is a reset), or after the registry has handled it ("answer")."""
+        if when == "answer":
+            self.forward(req, reply=False)
+        else:
+            length = int(req.headers.get("Content-Length") or 0)
+            req.rfile.read(length // 2)
+        with self.lock:
+            self.log.append((req.command, req.path, 0))
+        req.close_connection = True
+        # SO_LINGER 0: the close sends a reset, as a dying link or proxy does, not an orderly FIN.
+        req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        req.connection.close()
+
+    def forward(self, req: _Handler, reply: bool = True) -> None:
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else None
         headers = {k: v for k, v in req.headers.items()
@@ -256,7 +295,8 @@ class RegistryProxy:
             r = conn.getresponse()
             data = r.read()
             out = {k: v for k, v in r.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}}
-            self.answer(req, r.status, out, data, head_length=r.getheader("Content-Length"))
+            if reply:
+                self.answer(req, r.status, out, data, head_length=r.getheader("Content-Length"))
         finally:
             conn.close()
 

@@ -14,6 +14,7 @@ from pipeyard.publish.harbor.policies import validate_project_name
 from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
 from pipeyard_kit.registry import Credentials
 from tests.fixtures import free_port, run_cli
+from tests.servers.redirects import redirecting_origins
 
 from .conftest import invoke
 from .fake_harbor import FakeHarbor
@@ -459,3 +460,14 @@ def test_a_second_run_on_each_version_recognises_harbors_gc_parameters(fake: Fak
     run(fake, tmp_path)
     summary = run(fake, tmp_path)
     assert {c.item: c.action for c in summary.changes}["gc schedule"] == "unchanged"
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_the_login_does_not_follow_a_redirect_to_another_origin(status) -> None:
+    with redirecting_origins(status) as origins:
+        client = HarborClient(origins.start, Credentials("admin", "Harbor-Secret-1"))
+        assert client.project_exists("pipeyard")
+        # A 307 keeps the write and its body: still no credential goes with it.
+        client.request("POST", "/projects", json={"project_name": "pipeyard"}, what="create project pipeyard")
+    assert [r.method for r in origins.received] == ["HEAD", "POST" if status == 307 else "GET"]
+    assert origins.credentials_seen_by_other() == []

@@ -206,7 +206,8 @@ def test_cli_registry_answers_401(auth_registry: LocalRegistry) -> None:
     assert r.returncode == 1
     assert r.stderr.strip() == (
         f"error: registry {auth_registry.address} answered 401 Unauthorized to GET /v2/: set "
-        "PIPEYARD_REGISTRY_USERNAME and PIPEYARD_REGISTRY_PASSWORD (or PIPEYARD_REGISTRY_PASSWORD_FILE)")
+        "PIPEYARD_REGISTRY_USERNAME and PIPEYARD_REGISTRY_PASSWORD (or PIPEYARD_REGISTRY_PASSWORD_FILE), "
+        f"or log in with `docker login {auth_registry.address}`")
 
 
 def test_cli_registry_refuses_wrong_credentials(auth_registry: LocalRegistry, capsys: pytest.CaptureFixture[str],
@@ -255,3 +256,34 @@ def test_cli_5xx_in_the_middle_of_a_push(registry: LocalRegistry, proxy: Registr
     assert "no tag was moved to a partial image" in err
     assert tags_of(registry.url, "pipeyard/maven") == []
     assert registry.blob_uploads() == 2, "two blobs made it before the registry broke"
+
+
+def test_cli_pushes_with_a_docker_login_alone(auth_registry: LocalRegistry, cli_store: FakeDockerClient,
+                                              capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    import base64
+    import json
+
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    (docker / "config.json").write_text(json.dumps({"auths": {f"https://{auth_registry.address}": {"auth": auth}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker))
+    add_provider_image(cli_store, "sonar")
+    code, out, err = invoke(capsys, "publish", "sonar", "--registry", f"{auth_registry.address}/pipeyard")
+    assert code == 0, err
+    assert PASSWORD not in out + err and auth not in out + err
+    r = requests.get(f"{auth_registry.url}/v2/pipeyard/sonar/tags/list", auth=(USER, PASSWORD), timeout=5)
+    assert __version__ in r.json()["tags"]
+
+
+def test_cli_a_broken_docker_config_is_one_line(auth_registry: LocalRegistry, tmp_path: Path) -> None:
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text("{\"auths\": ")
+    r = run_cli("pipeyard", "publish", "maven", "--registry", f"{auth_registry.address}/pipeyard",
+                env={"DOCKER_CONFIG": str(docker), "PIPEYARD_REGISTRY_USERNAME": "", "PIPEYARD_REGISTRY_PASSWORD": ""})
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"error: {docker / 'config.json'} is not valid JSON (Expecting value, line 1): repair it (docker login "
+        "rewrites it), or remove it"]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import re
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -15,7 +21,7 @@ from pipeyard_kit.registry.credentials import env_hint
 
 from .conftest import PASSWORD, USER, client_for
 from .imagefactory import FakeImage, noise
-from .registry_proxy import RegistryProxy
+from .registry_proxy import Fault, RegistryProxy
 
 REPO = "pipeyard/tool"
 
@@ -138,6 +144,20 @@ def test_token_auth_as_harbor_does_it(registry: LocalRegistry, cache: LayerCache
     assert tag_digest(registry, REPO, "2") is None
 
 
+def test_credentials_do_not_follow_a_blob_redirect_to_the_storage() -> None:
+    # A registry hands blob downloads to its storage (S3, a CDN) with a redirect: the registry's
+    # credentials stay with the registry.
+    from tests.servers.redirects import BODY, redirecting_origins
+
+    digest = "sha256:" + hashlib.sha256(BODY).hexdigest()
+    with redirecting_origins(307, challenge='Basic realm="registry"') as origins:
+        client = client_for(SimpleNamespace(address=origins.start.removeprefix("http://")),
+                            credentials=Credentials(USER, "Registry-Secret-1"))
+        assert client.get_blob(REPO, digest) == BODY
+    assert [r.path for r in origins.received] == [f"/v2/{REPO}/blobs/{digest}"]
+    assert origins.credentials_seen_by_other() == []
+
+
 def test_a_transient_5xx_mid_push_is_retried_and_the_push_completes(registry: LocalRegistry,
                                                                    proxy: RegistryProxy, cache: LayerCache) -> None:
     proxy.fail("PUT", r"/blobs/uploads/", status=503, times=2)
@@ -161,11 +181,11 @@ def test_a_5xx_that_persists_fails_clearly_and_never_tags_a_partial_image(regist
     uploads = {"n": 0}
     original = proxy.injected
 
-    def second_upload_breaks(method: str, path: str) -> int | None:
+    def second_upload_breaks(method: str, path: str) -> Fault | None:
         if method == "PUT" and "/blobs/uploads/" in path:
             uploads["n"] += 1
             if uploads["n"] >= 2:
-                return 500
+                return Fault(method, re.compile(""), 500, None)
         return original(method, path)
 
     proxy.injected = second_upload_breaks  # type: ignore[method-assign]
@@ -191,3 +211,124 @@ def test_registry_errors_carry_the_registry_message(registry: LocalRegistry, cac
     assert f"registry {registry.address} answered 400" in str(e.value)
     assert "blob unknown" in str(e.value)
     assert json.loads(oci.manifest)["schemaVersion"] == 2
+
+
+# -- credentials from Docker's configuration (tests/kit/test_dockerconfig.py cites the rules) ----------
+def _docker_login(folder: Path, address: str, user: str, password: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (folder / "config.json").write_text(json.dumps({"auths": {address: {"auth": auth}}}))
+
+
+def test_a_docker_login_is_used_when_no_credentials_are_given(auth_registry: LocalRegistry, cache: LayerCache,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _docker_login(tmp_path / "docker", auth_registry.address, USER, PASSWORD)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    client = client_for(auth_registry, credential_hint=env_hint("PIPEYARD_REGISTRY"))
+    assert push_image(client, REPO, build(cache), ["1"]) == ["1"]
+    assert client.auth.looked_up
+    r = requests.get(f"{auth_registry.url}/v2/{REPO}/tags/list", auth=(USER, PASSWORD), timeout=5)
+    assert r.json()["tags"] == ["1"]
+
+
+def test_given_credentials_win_over_a_docker_login(auth_registry: LocalRegistry, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _docker_login(tmp_path / "docker", auth_registry.address, USER, PASSWORD)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    client = client_for(auth_registry, credentials=Credentials(USER, "wrong-pw", env_hint("PIPEYARD_REGISTRY")))
+    with pytest.raises(RemoteError) as e:
+        client.ping()
+    assert "check PIPEYARD_REGISTRY_USERNAME" in str(e.value)
+
+
+def test_a_refused_docker_login_names_the_file_it_came_from(auth_registry: LocalRegistry, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _docker_login(tmp_path / "docker", auth_registry.address, USER, "stale-Pw-7")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    client = client_for(auth_registry, credential_hint=env_hint("PIPEYARD_REGISTRY"))
+    with pytest.raises(RemoteError) as e:
+        client.ping()
+    assert e.value.fix == (f"check the credentials for {auth_registry.address} in {tmp_path / 'docker' / 'config.json'}: "
+                           f"registry {auth_registry.address} refused them")
+    assert "stale-Pw-7" not in str(e.value)
+
+
+def test_a_credential_helper_logs_in_to_the_real_registry(auth_registry: LocalRegistry, cache: LayerCache, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.kit.test_dockerconfig import helper
+
+    bin_dir = helper(tmp_path / "bin", "pipeyardtest", {auth_registry.address: (USER, PASSWORD)})
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps({"credHelpers": {auth_registry.address: "pipeyardtest"}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    client = client_for(auth_registry)
+    assert push_image(client, REPO, build(cache), ["1"]) == ["1"]
+    assert (bin_dir / "asked").read_text().split() == [auth_registry.address], "asked once, on the first challenge"
+
+
+def test_no_challenge_no_helper(registry: LocalRegistry, cache: LayerCache, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.kit.test_dockerconfig import helper
+
+    bin_dir = helper(tmp_path / "bin", "pipeyardtest", {})
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.json").write_text(json.dumps({"credsStore": "pipeyardtest"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    assert push_image(client_for(registry), REPO, build(cache), ["1"]) == ["1"]
+    assert not (bin_dir / "asked").exists()
+
+
+def test_an_identity_token_is_traded_at_the_token_service_never_sent_as_a_password(tmp_path: Path) -> None:
+    # A stand-in of a registry whose token service takes OAuth2 refresh tokens, as distribution's
+    # docs/spec/auth/oauth.md describes: POST to the realm with a form of grant_type=refresh_token,
+    # refresh_token, service, scope and client_id; the answer's access_token is the Bearer token.
+    from http.server import BaseHTTPRequestHandler
+    from urllib.parse import parse_qs
+
+    from tests.servers import loopback
+
+    forms: list[dict[str, list[str]]] = []
+    seen: list[str] = []
+
+    class Registry(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            forms.append(parse_qs(self.rfile.read(length).decode()))
+            self._send(200, {"access_token": "access-1", "expires_in": 300})
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            if self.headers.get("Authorization") == "Bearer access-1":
+                return self._send(200, {})
+            realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+            self._send(401, {"errors": [{"code": "UNAUTHORIZED"}]},
+                       {"WWW-Authenticate": f'Bearer realm="{realm}",service="reg.test"'})
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = loopback.serve(Registry)
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        client = client_for(SimpleNamespace(address=address),
+                            credentials=Credentials("", "", "a docker login", identity_token="Refresh-Secret-5"))
+        client.ping()
+    finally:
+        loopback.stop(server)
+    assert len(forms) == 1
+    assert forms[0]["grant_type"] == ["refresh_token"] and forms[0]["refresh_token"] == ["Refresh-Secret-5"]
+    assert forms[0]["service"] == ["reg.test"] and forms[0]["client_id"] == ["pipeyard"]
+    assert seen == ["", "Bearer access-1"]
+    assert not any("Basic" in h for h in seen)

@@ -262,3 +262,19 @@ def test_the_updates_command_end_to_end(gitlab, component_project: ComponentProj
     broken = selfci("updates", "--apt-source", "deb [trusted=yes] file:/nonexistent ./", cwd=repo, env=env)
     assert broken.returncode == 1 and broken.stderr.startswith("error: apt-get update for")
     assert "Traceback" not in broken.stderr
+
+
+def test_no_netrc_credential_follows_an_index_redirect_to_another_origin(tmp_path, monkeypatch):
+    # The runner's ~/.netrc credentials for the index host stay with the index's origin.
+    from tests.servers.redirects import redirecting_origins
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login ci password netrc-Secret-2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with redirecting_origins() as origins:
+        index = up.UpstreamIndex({"agent": f"{origins.start}/agents.json"})
+        assert index.releases("agent") == []
+        index.sha256_of(f"{origins.start}/agent-1.0.jar")
+    assert [r.path for r in origins.received] == ["/agents.json", "/agent-1.0.jar"]
+    assert origins.credentials_seen_by_other() == []

@@ -114,7 +114,7 @@ def build_request(settings: settings_mod.Settings, env: Mapping[str, str], *, dr
     ca_file = bundle_file(settings["CUSTOM_CA_CERTS"])
     gitlab = MergeRequestTarget(gitlab_url=settings["GITOPS_GITLAB_URL"] or origin(url).rstrip("/"),
                                 project=settings["GITOPS_PROJECT"] or _project_path(url), token=token,
-                                ca_file=ca_file)
+                                ca_file=ca_file, timeout=settings["GITOPS_TIMEOUT"])
     return BumpRequest(repo_url=url, branch=branch, username=settings["GITOPS_USERNAME"], token=token, app=app,
                        environment=environment, image=image, apps_dir=folders["GITOPS_APPS_DIR"],
                        argocd_dir=folders["GITOPS_ARGOCD_DIR"], author_name=settings["GITOPS_AUTHOR_NAME"],

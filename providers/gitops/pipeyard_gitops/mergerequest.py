@@ -14,6 +14,7 @@ HINTS = gitlab.Hints(
     token_fix="set GITOPS_TOKEN to an access token of the config repository with api scope",
     role_fix="give the token api scope and at least the Developer role on the config repository",
     not_found_fix="set GITOPS_PROJECT to the config repository's path or id, and GITOPS_GITLAB_URL to its GitLab",
+    timeout_fix="check GITOPS_GITLAB_URL and the server's health, or raise GITOPS_TIMEOUT",
 )
 
 
@@ -23,13 +24,14 @@ class MergeRequestTarget:
     project: str
     token: str = field(repr=False)
     ca_file: str | None = None
+    timeout: float = gitlab.TIMEOUT
 
 
 def ensure_merge_request(target: MergeRequestTarget, *, source: str, branch: str, title: str,
                          description: str) -> str:
     """Open a merge request from `source` into `branch`, or refresh the one already open; returns its URL."""
     client = gitlab.client(target.gitlab_url, target.token, what="a merge request", ca_file=target.ca_file,
-                           install="install pipeyard-gitops, or use the gitops provider image")
+                           timeout=target.timeout, install="install pipeyard-gitops, or use the gitops provider image")
     try:
         project = client.projects.get(target.project, lazy=True)
         mr, state = gitlab.open_or_refresh(project, source=source, target=branch, title=title,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 import yaml
 from gitlab_mr_api import GitLabApi
 from gitops_support import COMMIT_SHA, DIGEST, IMAGE_REPO, PIPELINE_URL, PROJECT_URL, TOKEN, gitops_bump, seed
 
 from pipeyard_gitops.mergerequest import MergeRequestTarget, ensure_merge_request
+from pipeyard_kit.errors import RemoteError
+from tests.fixtures import free_port
+from tests.servers.faults import dripping
 from tests.servers.git_http import GitHttpServer
 
 VALUES_PROD = "apps/orders/values-prod.yaml"
@@ -129,3 +135,28 @@ def test_a_merge_request_opened_by_a_concurrent_bump_is_adopted():
         assert [m for m, _ in api.calls] == ["GET", "POST", "GET", "POST", "GET", "PUT"]
     finally:
         api.stop()
+
+
+def test_a_gitlab_refusing_connections_fails_the_merge_request_within_the_timeout():
+    # python-gitlab's own retries held the job 104 s; GITOPS_TIMEOUT bounds each call, retries included.
+    target = MergeRequestTarget(gitlab_url=f"http://127.0.0.1:{free_port()}", project="platform/config",
+                                token=TOKEN, timeout=2)
+    started = time.monotonic()
+    with pytest.raises(RemoteError) as caught:
+        ensure_merge_request(target, source=BRANCH, branch="deploy/prod", title="t", description="d")
+    assert time.monotonic() - started < 4 * 2
+    assert caught.value.render().startswith(f"cannot reach GitLab at {target.gitlab_url} (project platform/config)")
+    assert TOKEN not in caught.value.render()
+
+
+def test_gitops_timeout_is_a_setting(git_server, job_env):
+    with dripping() as server:
+        env = {**job_env, "GITOPS_ENVIRONMENT": "prod", "GITOPS_GITLAB_URL": server.url,
+               "GITOPS_PROJECT": "platform/config", "GITOPS_TIMEOUT": "1"}
+        started = time.monotonic()
+        result = gitops_bump(env=env)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "did not answer in time to open the merge request" in result.stderr
+    assert "raise GITOPS_TIMEOUT" in result.stderr
+    assert elapsed < 30  # the bump's git work, plus the merge request's calls cut at 1 s each

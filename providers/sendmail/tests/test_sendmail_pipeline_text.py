@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from types import SimpleNamespace
 
 from sendmail_support import GITLAB_TOKEN, mail_env, make_bridge, make_jobs
 
 from tests.fixtures import run_cli
+from tests.servers.faults import dripping
+from tests.servers.redirects import redirecting_origins
 
 
 def pipeline_env(smtp, gl, **extra: str) -> dict[str, str]:
@@ -110,6 +114,30 @@ def test_flags_and_wrong_token(gitlab_stub, smtp_server):
     assert r.returncode == 1
     assert f"GitLab at {gl.url} (--gitlab-url) rejected the token (401)" in r.stderr and "GITLAB_TOKEN" in r.stderr
     assert "glpat-wrong" not in r.stderr and smtp.messages == []
+
+
+def test_the_token_does_not_follow_a_redirect_to_another_origin(smtp_server):
+    # The audit saw PRIVATE-TOKEN arrive wherever GitLab's 3xx pointed.
+    smtp = smtp_server()
+    with redirecting_origins() as origins:
+        env = pipeline_env(smtp, SimpleNamespace(url=origins.start), GITLAB_TOKEN=GITLAB_TOKEN)
+        r = run_cli("send-mail", "pipeline", env=env)
+    assert origins.received, "the redirect was followed"
+    assert origins.credentials_seen_by_other() == []
+    assert "Traceback" not in r.stderr and GITLAB_TOKEN not in r.stdout + r.stderr
+
+
+def test_a_dripping_gitlab_fails_the_job_within_the_timeout(smtp_server):
+    smtp = smtp_server()
+    with dripping() as server:
+        started = time.monotonic()
+        r = run_cli("send-mail", "pipeline",
+                    env=pipeline_env(smtp, server, GITLAB_TOKEN=GITLAB_TOKEN, SONAR_TIMEOUT="2"))
+        elapsed = time.monotonic() - started
+    assert r.returncode == 1
+    assert elapsed < 4 * 2 + 3  # the deadline, loosely, plus the interpreter's start
+    assert f"GitLab at {server.url} (CI_SERVER_URL) did not answer within 2 s" in r.stderr and "SONAR_TIMEOUT" in r.stderr
+    assert smtp.messages == []
 
 
 def test_missing_pipeline_coordinates(smtp_server):

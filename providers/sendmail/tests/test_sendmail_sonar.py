@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
 from sendmail_support import SMTP_PASSWORD, SMTP_USER, mail_env
 
 from tests.fixtures import run_cli
+from tests.servers.faults import dripping
 from tests.servers.sonarqube import SCRIPT_MESSAGE, TOKEN
 
 EXTERNAL = "https://sonar.example.com"
@@ -264,6 +266,19 @@ def test_sonar_timeout(sonar, smtp_server):
     assert r.returncode == 1
     assert f"SonarQube at {stub.url} (SONAR_INTERNAL_ADDR) did not answer api/issues/search within 1 s" in r.stderr
     assert "check that SONAR_INTERNAL_ADDR points at a healthy server" in r.stderr
+    assert smtp.messages == []
+
+
+def test_a_dripping_sonar_is_cut_off_at_sonar_timeout(smtp_server):
+    # Each byte comes within the timeout per read: only a deadline over the whole call ends it.
+    smtp = smtp_server()
+    with dripping() as server:
+        started = time.monotonic()
+        r = run_cli(*design_args(server.url), env=env_for(smtp, SONAR_TIMEOUT="2"))
+        elapsed = time.monotonic() - started
+    assert r.returncode == 1
+    assert f"SonarQube at {server.url} (SONAR_INTERNAL_ADDR) did not answer api/server/version within 2 s" in r.stderr
+    assert elapsed < 4 * 2 + 3  # the deadline, loosely, plus the interpreter's start
     assert smtp.messages == []
 
 

@@ -22,9 +22,11 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from pipeyard_kit import http
 from pipeyard_kit.errors import ChecksumError, RemoteError
 
 CHUNK = 1 << 20
+DEADLINE = 900.0  # the whole download: a JDK or a scanner archive over a slow mirror
 
 
 def sha256_of(path: Path) -> str:
@@ -49,7 +51,7 @@ def verify(path: Path, sha256: str | Iterable[str], *, name: str | None = None) 
     return actual
 
 
-def _stream(url: str, out, timeout: float, tls: bool | str = True) -> None:
+def _stream(url: str, out, timeout: float, tls: bool | str = True, deadline: float = DEADLINE) -> None:
     parts = urlsplit(url)
     if parts.scheme == "file":
         with open(unquote(parts.path), "rb") as f:
@@ -59,22 +61,27 @@ def _stream(url: str, out, timeout: float, tls: bool | str = True) -> None:
     # The URL may carry a token in its query or user part: errors name only where it points.
     where = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
     try:
-        with requests.get(url, stream=True, timeout=timeout, verify=tls) as r:
+        with http.session() as s, http.time_limit(deadline), \
+                s.get(url, stream=True, timeout=timeout, verify=tls) as r:
             if r.status_code >= 400:
                 raise RemoteError(f"download of {where} failed: HTTP {r.status_code} {r.reason}",
                                   fix="check the URL and the mirror")
-            for chunk in r.iter_content(CHUNK):
+            for chunk in http.chunks(r, CHUNK):
                 out.write(chunk)
+    except http.DeadlineExceeded:
+        raise RemoteError(f"download of {where} did not complete within {deadline:g} s",
+                          fix="check the mirror's speed and the network or proxy settings") from None
     except requests.RequestException as exc:
         raise RemoteError(f"download of {where} failed ({type(exc).__name__})",
                           fix="check the URL and the network or proxy settings") from None
 
 
 def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float = 60.0,
-          tls: bool | str = True) -> Path:
+          tls: bool | str = True, deadline: float = DEADLINE) -> Path:
     """Download url to dest when dest is missing or stale, verifying the pinned sha256.
 
-    `tls` is requests' certificate check: a CA bundle file (the site's CUSTOM_CA_CERTS) or True."""
+    `timeout` bounds each read, `deadline` the whole download. `tls` is requests' certificate check:
+    a CA bundle file (the site's CUSTOM_CA_CERTS) or True."""
     dest = Path(dest)
     expected = _expected(sha256)
     if dest.is_file() and sha256_of(dest) in expected:
@@ -84,7 +91,7 @@ def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float =
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            _stream(url, out, timeout, tls)
+            _stream(url, out, timeout, tls, deadline)
         verify(tmp, expected, name=dest.name)
         tmp.replace(dest)
     finally:

@@ -1,19 +1,30 @@
 """GitLab through python-gitlab: one client factory, one reading of its refusals, and one
 merge-request refresher, for every image and tool that talks to GitLab.
 
+The client's requests go through the kit's http Session: no token follows a redirect to another
+origin, and each API call, its retries included, ends within the client's timeout. python-gitlab's
+own retries are off: they sleep 0.1 s doubling up to 51 s between eleven attempts (104 s against a
+GitLab that refuses connections), and as long as a 429's Retry-After says, past any deadline
+(gitlab/utils.py, Retry). The session retries the same answers (429, 500, 502-504, 520-530, a
+refused connection) with the same backoff, while the deadline allows.
+
 python-gitlab is imported only when a client is made: the images without GitLab work
 (maven, npm...) don't carry it.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from pipeyard_kit import __version__, shapes, urls
+from pipeyard_kit import __version__, http, shapes, urls
 from pipeyard_kit.errors import ConfigError, PipeyardError, RemoteError
 
 TIMEOUT = 30
+# python-gitlab's RETRYABLE_TRANSIENT_ERROR_CODES (gitlab/const.py) and its rate limit; 11 attempts.
+RETRIES = http.Retries(attempts=11, backoff=0.1, maximum=10.0,
+                       statuses=frozenset({429, 500, 502, 503, 504, *range(520, 531)}))
 
 # The members pipeyard reads of GitLab's answers, with their types (pipeyard_kit.shapes), from the
 # REST API documentation: doc/api/projects.md (GET /projects/:id), doc/api/pipelines.md (GET
@@ -34,18 +45,35 @@ class Hints:
     token_fix: str = ""
     role_fix: str = "give the token api scope and at least the Developer role on the project"
     not_found_fix: str = "check the project path and the GitLab URL"
+    timeout_fix: str = "check the GitLab URL and the server's health"
+
+
+@functools.cache
+def _gitlab_class() -> type:
+    import gitlab
+
+    class Gitlab(gitlab.Gitlab):  # type: ignore[misc]
+        """python-gitlab, its waits left to the session (see the module's note)."""
+
+        def http_request(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs.update(obey_rate_limit=False, retry_transient_errors=False)
+            return super().http_request(*args, **kwargs)
+
+    return Gitlab
 
 
 def client(url: str, token: str | None = None, *, what: str, install: str, ca_file: str | None = None,
            job_token: str | None = None, retry: bool = True, timeout: float = TIMEOUT, **options: Any) -> Any:
-    """A python-gitlab client; `install` names what brings python-gitlab when it is missing."""
+    """A python-gitlab client whose every call ends within `timeout` seconds, retries included;
+    `install` names what brings python-gitlab when it is missing."""
     try:
-        import gitlab
+        cls = _gitlab_class()
     except ImportError:
         raise ConfigError(f"python-gitlab is not installed, so {what} is not possible", fix=install) from None
-    return gitlab.Gitlab(url, private_token=token or None, job_token=None if token else job_token,
-                         ssl_verify=ca_file or True, timeout=timeout, retry_transient_errors=retry,
-                         user_agent=f"pipeyard/{__version__}", **options)
+    session = http.session(deadline=timeout, retries=RETRIES if retry else None)
+    return cls(url, private_token=token or None, job_token=None if token else job_token,
+               ssl_verify=ca_file or True, timeout=timeout, user_agent=f"pipeyard/{__version__}",
+               session=session, **options)
 
 
 def checked(attributes: Any, shape: Any, *, url: str, call: str, setting: str) -> dict[str, Any]:
@@ -74,6 +102,8 @@ def explain(exc: Exception, *, url: str, project: str, what: str, hints: Hints) 
         return ConfigError(f"{where} does not let {var} {what} (403)", fix=hints.role_fix)
     if code == 404:
         return ConfigError(f"{where}: project not found (404) while trying to {what}", fix=hints.not_found_fix)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return RemoteError(f"{where} did not answer in time to {what} ({exc})", fix=hints.timeout_fix)
     if isinstance(exc, requests.exceptions.RequestException):
         return RemoteError(f"cannot reach {where} ({type(exc).__name__})",
                            fix="check the GitLab URL and that this runner can reach it")

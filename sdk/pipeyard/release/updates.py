@@ -33,10 +33,12 @@ import requests
 import yaml
 
 from pipeyard.model.provider import Provider
-from pipeyard_kit import urls
+from pipeyard_kit import http, urls
 from pipeyard_kit.errors import ConfigError, ModelError, RemoteError, UsageError
 
 Echo = Callable[[str], None]
+INDEX_DEADLINE = 60.0  # an index is a small document
+DOWNLOAD_DEADLINE = 900.0  # a release to checksum: a JDK agent, a CLI archive
 UPDATE_BRANCH = "pipeyard/tool-updates"
 NUMERIC = re.compile(r"^\d+(?:\.\d+)*\Z")
 LEADING_VERSION = re.compile(r"^(\d+(?:\.\d+)*)")
@@ -197,7 +199,7 @@ class Release:
 class UpstreamIndex:
     def __init__(self, urls: dict[str, str] | None = None, *, session: requests.Session | None = None):
         self.urls = dict(urls or {})
-        self.session = session or requests.Session()
+        self.session = session or http.session(deadline=INDEX_DEADLINE)
         self._docs: dict[str, Any] = {}
 
     def releases(self, tool: str) -> list[Release] | None:
@@ -234,11 +236,14 @@ class UpstreamIndex:
     def sha256_of(self, url: str) -> str:
         digest = hashlib.sha256()
         try:
-            with self.session.get(url, stream=True, timeout=(10, 300)) as r:
+            with http.time_limit(DOWNLOAD_DEADLINE), \
+                    self.session.get(url, stream=True, timeout=(10, 300), deadline=None) as r:
                 if r.status_code != 200:
                     raise RemoteError(f"{url} answered {r.status_code}", fix="check the index's URL for this version")
-                for chunk in r.iter_content(1 << 20):
+                for chunk in http.chunks(r):
                     digest.update(chunk)
+        except http.DeadlineExceeded as exc:
+            raise RemoteError(f"{url} did not download {exc}", fix="check the network, or the mirror's speed") from None
         except requests.RequestException as exc:
             raise RemoteError(f"{url} is unreachable ({type(exc).__name__})", fix="check the network") from None
         return digest.hexdigest()

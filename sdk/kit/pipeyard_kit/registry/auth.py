@@ -10,6 +10,11 @@ the action (or has expired) with `Basic realm="harbor"` (src/server/middleware/v
 getChallenge). Once a registry's token realm is known, a token for a new scope is fetched before the
 request rather than after a 401; a Basic challenge is answered with the credentials themselves,
 which Harbor accepts on /v2.
+
+Credentials given to the client are used as they are; without them, the first challenge looks them up
+(Docker's config.json and credential helpers, registry/dockerconfig.py), so a helper runs only when a
+registry asks. An identity token (`docker login` against an OAuth2 token service) is traded for access
+tokens with the refresh_token grant (distribution docs/spec/auth/oauth.md), never sent as a password.
 """
 
 from __future__ import annotations
@@ -81,8 +86,11 @@ class Auth:
     """Chooses the Authorization header for each request and learns from 401 challenges."""
 
     def __init__(self, credentials: Credentials | None, session: requests.Session, timeout: float = 30,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 lookup: Callable[[], Credentials | None] | None = None):
         self.credentials = credentials
+        self._lookup = lookup if credentials is None else None
+        self.looked_up = False  # the credentials came from the lookup
         self.session = session
         self.timeout = timeout
         self.clock = clock
@@ -92,8 +100,14 @@ class Auth:
         self.fetched = 0  # token requests made, for tests and the benchmarks
 
     # -- choosing a header -----------------------------------------------------------------------------
+    def _resolve(self) -> None:
+        if self._lookup is not None:
+            lookup, self._lookup = self._lookup, None
+            self.credentials = lookup()
+            self.looked_up = self.credentials is not None
+
     def headers(self, scopes: tuple[str, ...]) -> dict[str, str]:
-        if self.basic and self.credentials:
+        if self.basic and self.credentials and self.credentials.username:
             return {"Authorization": self._basic_value()}
         token = self._fresh(scopes)
         if token is None and self.realm is not None and scopes:
@@ -113,10 +127,11 @@ class Auth:
     # -- learning from a 401 ---------------------------------------------------------------------------
     def answer(self, response: requests.Response, scopes: tuple[str, ...]) -> bool:
         """React to a 401; True when a retry with other credentials is worth it."""
+        self._resolve()
         challenge = Challenge.parse(response.headers.get("WWW-Authenticate", ""))
         sent = response.request.headers.get("Authorization", "") if response.request else ""
         if challenge is None or challenge.scheme == "basic":
-            if self.credentials and not sent.startswith("Basic"):
+            if self.credentials and self.credentials.username and not sent.startswith("Basic"):
                 self.basic = True
                 return True
             return False
@@ -133,18 +148,31 @@ class Auth:
         if "service" in challenge.params:
             params.append(("service", challenge.params["service"]))
         params.extend(("scope", s) for s in scopes)
-        auth = (self.credentials.username, self.credentials.password) if self.credentials else None
         started = self.clock()
-        r = self.session.get(challenge.params["realm"], params=params, auth=auth, timeout=self.timeout)
+        if self.credentials and self.credentials.identity_token:
+            form = {"grant_type": "refresh_token", "refresh_token": self.credentials.identity_token,
+                    "client_id": "pipeyard", "scope": " ".join(scopes)}
+            if "service" in challenge.params:
+                form["service"] = challenge.params["service"]
+            r = self.session.post(challenge.params["realm"], data=form, timeout=self.timeout)
+        else:
+            auth = (self.credentials.username, self.credentials.password) if self.credentials else None
+            r = self.session.get(challenge.params["realm"], params=params, auth=auth, timeout=self.timeout)
         self.fetched += 1
         if r.status_code in (401, 403):
             raise TokenRefused(f"{r.status_code} from the token service {challenge.params['realm']}")
         r.raise_for_status()
-        body = r.json()
-        value = body.get("token") or body.get("access_token")
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        value = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
         if not value:
             raise TokenRefused(f"the token service {challenge.params['realm']} returned no token")
-        lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
+        try:
+            lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_LIFETIME
         # Renew before the server's clock says it expired: a fifth of its life, at most 30 s, early.
         token = _Token(value, _parsed(scopes), started + lifetime - min(30.0, lifetime / 5))
         self._tokens.append(token)

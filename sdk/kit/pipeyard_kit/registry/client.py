@@ -1,7 +1,11 @@
 """A small OCI distribution (v1.1) client: what push, pull-for-mirroring and tagging need.
 
-Every call retries 5xx answers and broken connections with backoff. A failure that persists
-becomes one RemoteError naming the registry and the fix; a 401 names the credential variables.
+Every call retries 5xx answers and broken connections with backoff, and a 429 after the wait its
+Retry-After names. A failure that persists becomes one RemoteError naming the registry and the fix;
+a 401 names the credential variables. Credentials not given are looked up in Docker's configuration
+when the registry first asks for them. Each request ends within a deadline: `deadline` seconds, plus
+the time a body needs at MIN_RATE. Blobs larger than `chunk_size` go up in chunks and resume after a
+failure (upload.py); `progress(digest, bytes done, size)` follows every upload.
 """
 
 from __future__ import annotations
@@ -17,17 +21,23 @@ import requests
 
 from pipeyard_kit import http
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry import dockerconfig
 from pipeyard_kit.registry.auth import Auth, TokenRefused, scopes_for
 from pipeyard_kit.registry.credentials import Credentials
 from pipeyard_kit.registry.oci import MANIFEST_TYPES, sha256_digest
-from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
+from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient, WaitTooLong
+from pipeyard_kit.registry.upload import Reader, end_of
 
 log = logging.getLogger("pipeyard.registry")
 T = TypeVar("T")
 
-Body = bytes | Callable[[], IO[bytes]] | None
+Body = bytes | Callable[[], Any] | None
+Progress = Callable[[str, int, int], None]
 UNREACHABLE_FIX = ("check the host and port; the embedded registry (127.0.0.1:5000) starts with "
                    "`pipeyard registry start`, or by `pipeyard publish` without --registry")
+DEADLINE = 120.0  # seconds for a request without a large body (a HEAD, a manifest, a token)
+MIN_RATE = 256 << 10  # bytes per second below which a blob transfer is given up as stalled
+CHUNK_SIZE = 32 << 20  # blobs larger than this go up in chunks of this size
 
 
 @dataclass
@@ -53,16 +63,26 @@ class ImmutableTag(RemoteError):
 class RegistryClient:
     def __init__(self, host: str, *, scheme: str = "https", credentials: Credentials | None = None,
                  retry: RetryPolicy | None = None, credential_hint: str = "",
-                 unreachable_fix: str = UNREACHABLE_FIX, timeout: tuple[float, float] = (5, 300)):
+                 unreachable_fix: str = UNREACHABLE_FIX, timeout: tuple[float, float] = (5, 300),
+                 deadline: float = DEADLINE, chunk_size: int = CHUNK_SIZE, docker_config: bool = True,
+                 progress: Progress | None = None):
         self.host = host
         self.base = f"{scheme}://{host}"
         self.retry = retry or RetryPolicy.from_env()
         self.credential_hint = credential_hint or (credentials.hint if credentials else "")
         self.unreachable_fix = unreachable_fix
         self.timeout = timeout
-        self.session = http.session(cookies=False)
-        self.auth = Auth(credentials, self.session, timeout=timeout[1])
+        self.deadline = deadline
+        self.chunk_size = max(1, chunk_size)
+        self.progress = progress
+        self.session = http.session(cookies=False, deadline=deadline)
+        lookup = (lambda: dockerconfig.lookup(host)) if docker_config else None
+        self.auth = Auth(credentials, self.session, timeout=timeout[1], lookup=lookup)
         self.stats = PushStats()
+
+    def transfer_deadline(self, size: int) -> float:
+        """Seconds a request moving `size` bytes may take."""
+        return self.deadline + size / MIN_RATE
 
     # -- the request loop ----------------------------------------------------------------------
     def _url(self, path_or_url: str) -> str:
@@ -86,6 +106,11 @@ class RegistryClient:
 
         try:
             return self.retry.call(fn, on_retry=count)
+        except WaitTooLong as exc:
+            raise RemoteError(f"registry {self.host} asked to wait {exc.transient.retry_after:g} s before {what} "
+                              f"({exc.transient.detail})",
+                              fix=f"publish again later; PIPEYARD_RETRY_AFTER_MAX ({exc.limit:g} s) is the longest "
+                                  "wait pipeyard sits through") from None
         except Transient as exc:
             if exc.connection:
                 raise RemoteError(f"registry {self.host} is unreachable ({exc.detail})",
@@ -114,8 +139,9 @@ class RegistryClient:
                 raise self._unauthorized(what, "401 Unauthorized")
         if response.status_code in TRANSIENT_STATUSES:
             detail = f"{response.status_code} {response.reason}"
+            after = http.retry_after(response)
             response.close()
-            raise Transient(detail, status=response.status_code)
+            raise Transient(detail, status=response.status_code, retry_after=after)
         if response.status_code not in ok:
             error = self._refused(response, what)
             response.close()
@@ -142,9 +168,13 @@ class RegistryClient:
         auth = self.auth.headers(scopes)
         data: Any = body() if callable(body) else body
         try:
+            size = len(data) if data is not None else 0
+        except TypeError:
+            size = int((headers or {}).get("Content-Length") or 0)
+        try:
             return self.session.request(method, self._url(path_or_url), data=data, stream=stream,
-                                        headers={**(headers or {}), **auth},
-                                        timeout=self.timeout, allow_redirects=True)
+                                        headers={**(headers or {}), **auth}, timeout=self.timeout,
+                                        allow_redirects=True, deadline=self.transfer_deadline(size))
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Transient(_reason(exc), connection=True) from exc
         finally:
@@ -152,10 +182,13 @@ class RegistryClient:
                 data.close()
 
     def _unauthorized(self, what: str, detail: str) -> RemoteError:
-        if self.auth.credentials:
-            fix = f"check {self.credential_hint or 'the registry credentials'}: registry {self.host} refused them"
+        credentials = self.auth.credentials
+        if credentials:
+            hint = credentials.hint if self.auth.looked_up else self.credential_hint
+            fix = f"check {hint or 'the registry credentials'}: registry {self.host} refused them"
         else:
-            fix = f"set {self.credential_hint or 'the registry credentials'}"
+            fix = (f"set {self.credential_hint or 'the registry credentials'}, or log in with "
+                   f"`docker login {self.host}`")
         return RemoteError(f"registry {self.host} answered {detail} to {what}", fix=fix)
 
     def _refused(self, response: requests.Response, what: str) -> RemoteError:
@@ -198,27 +231,110 @@ class RegistryClient:
         return False
 
     def upload_blob(self, repo: str, digest: str, size: int, opener: Callable[[], IO[bytes]]) -> None:
+        """Upload a blob: one PUT up to chunk_size bytes, chunks above (upload.py); `opener` gives a
+        fresh file of the blob's bytes for each attempt."""
+        if size > self.chunk_size:
+            self._upload_chunked(repo, digest, size, opener)
+        else:
+            self._upload_whole(repo, digest, size, opener)
+        self.stats.uploaded += 1
+        self.stats.uploaded_bytes += size
+
+    def _reader(self, digest: str, size: int, opener: Callable[[], IO[bytes]], start: int,
+                length: int) -> Callable[[], Reader]:
+        report = self.progress
+        progress = (lambda done: report(digest, done, size)) if report else None
+        return lambda: Reader(opener, start, length, progress)
+
+    def _start_upload(self, repo: str, digest: str) -> tuple[str, int]:
+        """POST for an upload session: its absolute Location, and the registry's minimum chunk."""
+        start = self._once("POST", f"/v2/{repo}/blobs/uploads/", repo=repo, ok=(202,),
+                           headers={"Content-Length": "0"}, what=f"start upload of {_short(digest)} to {repo}")
+        start.close()
+        return self._location(start, repo), int(start.headers.get("OCI-Chunk-Min-Length") or 0)
+
+    def _location(self, response: requests.Response, repo: str, previous: str | None = None) -> str:
+        location = response.headers.get("Location") or previous
+        if not location:
+            raise RemoteError(f"registry {self.host} answered an upload without a Location header",
+                              fix="the registry does not follow the OCI distribution spec")
+        return urljoin(self._url(f"/v2/{repo}/blobs/uploads/"), location)
+
+    def _upload_whole(self, repo: str, digest: str, size: int, opener: Callable[[], IO[bytes]]) -> None:
         """Monolithic upload: POST for a session, then PUT the bytes with ?digest=.
 
         A retry starts a fresh session: a registry that failed mid-upload may have dropped the old one.
         """
 
         def upload() -> None:
-            start = self._once("POST", f"/v2/{repo}/blobs/uploads/", repo=repo, ok=(202,),
-                               what=f"start upload of {_short(digest)} to {repo}")
-            start.close()
-            location = start.headers.get("Location")
-            if not location:
-                raise RemoteError(f"registry {self.host} started an upload without a Location header",
-                                  fix="the registry does not follow the OCI distribution spec")
-            url = _with_query(urljoin(self._url(f"/v2/{repo}/blobs/uploads/"), location), digest=digest)
+            location, _ = self._start_upload(repo, digest)
             headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-            self._once("PUT", url, repo=repo, ok=(201,), body=opener, headers=headers,
+            self._once("PUT", _with_query(location, digest=digest), repo=repo, ok=(201,),
+                       body=self._reader(digest, size, opener, 0, size), headers=headers,
                        what=f"upload of {_short(digest)} to {repo}").close()
 
         self.retrying(upload, f"upload of {_short(digest)} to {repo}")
-        self.stats.uploaded += 1
-        self.stats.uploaded_bytes += size
+
+    def _upload_chunked(self, repo: str, digest: str, size: int, opener: Callable[[], IO[bytes]]) -> None:
+        """PATCH chunks in order, then the closing PUT; after a failure, resume from the Range the
+        registry reports for the session, or start a fresh one (upload.py says when)."""
+        what = f"upload of {_short(digest)} to {repo}"
+        state: dict[str, Any] = {"location": None, "held": 0, "chunk": self.chunk_size, "resume": False,
+                                 "refused": None}
+
+        def fresh() -> None:
+            state["location"], least = self._start_upload(repo, digest)
+            state["held"], state["chunk"], state["resume"] = 0, max(self.chunk_size, least), False
+
+        def resume() -> None:
+            """Ask the registry how far its copy goes (a GET on the last Location)."""
+            r = self._once("GET", state["location"], repo=repo, ok=(204, 400, 404, 416),
+                           what=f"status of the {what}")
+            r.close()
+            held, shown = end_of(r.headers.get("Range")), (r.headers.get("Range") or "").strip()
+            # "0-0" is both nothing and one byte (distribution writes it for an empty session).
+            if r.status_code != 204 or held is None or held > size or held < state["held"] or \
+                    (shown.endswith("0-0") and state["held"] == 0):
+                log.info("registry %s: %s restarts from byte 0 (upload status %d %s)", self.host, what,
+                         r.status_code, shown or "without a Range")
+                fresh()
+                return
+            log.info("registry %s: %s resumes at byte %d of %d", self.host, what, held, size)
+            state["location"], state["held"], state["resume"] = self._location(r, repo, state["location"]), held, False
+
+        def attempt() -> None:
+            if state["location"] is None:
+                fresh()
+            elif state["resume"]:
+                resume()
+            state["resume"] = True  # whatever fails from here on leaves the session to be asked about
+            while state["held"] < size:
+                start = state["held"]
+                length = min(state["chunk"], size - start)
+                headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length),
+                           "Content-Range": f"{start}-{start + length - 1}"}
+                r = self._once("PATCH", state["location"], repo=repo, ok=(202, 416), headers=headers,
+                               body=self._reader(digest, size, opener, start, length),
+                               what=f"{what} (bytes {start}-{start + length - 1})")
+                r.close()
+                if r.status_code == 416:  # out of order: the registry holds another length than we think
+                    if state["refused"] == start:  # refused twice at the same byte: asking again will not help
+                        raise RemoteError(f"registry {self.host} refused the chunk at byte {start} of {what} "
+                                          "twice (416) after reporting it held the bytes before it",
+                                          fix="the registry's upload sessions are inconsistent (a load balancer "
+                                              "without sticky sessions?): check its storage, then publish again")
+                    state["refused"] = start
+                    resume()
+                    state["resume"] = True
+                    continue
+                state["location"] = self._location(r, repo, state["location"])
+                held = end_of(r.headers.get("Range"))
+                state["held"] = held if held is not None and start < held <= size else start + length
+            self._once("PUT", _with_query(state["location"], digest=digest), repo=repo, ok=(201,),
+                       headers={"Content-Length": "0"}, body=b"", what=f"closing {what}").close()
+            state["resume"] = False
+
+        self.retrying(attempt, what)
 
     def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> str:
         r = self.request("PUT", f"/v2/{repo}/manifests/{reference}", repo=repo, ok=(201,), body=data,
@@ -258,7 +374,14 @@ class RegistryClient:
         r = self.request("GET", f"/v2/{repo}/blobs/{digest}", repo=repo, ok=(200,), stream=True,
                          what=f"GET blob {_short(digest)} from {repo}")
         try:
-            yield from r.iter_content(1 << 20)
+            deadline = self.transfer_deadline(int(r.headers.get("Content-Length") or 0))
+            yield from http.chunks(r, 1 << 20, deadline=deadline)
+        except http.DeadlineExceeded as exc:
+            raise RemoteError(f"registry {self.host} sent blob {_short(digest)} of {repo} too slowly ({exc})",
+                              fix="check the registry's network; a rerun copies only what is missing") from None
+        except requests.RequestException as exc:
+            raise RemoteError(f"registry {self.host} broke off blob {_short(digest)} of {repo} ({_reason(exc)})",
+                              fix="rerun: only what is missing is copied again") from None
         finally:
             r.close()
 

@@ -13,8 +13,11 @@ from pipeyard_kit.errors import ConfigError
 class Credentials:
     username: str
     password: str = field(repr=False)
-    # The variables they came from, so a 401 can name what to fix.
+    # The variables (or the file) they came from, so a 401 can name what to fix.
     hint: str = ""
+    # An OAuth2 refresh token from `docker login` (Docker's "identitytoken"), traded at the token
+    # service for access tokens instead of the password.
+    identity_token: str = field(default="", repr=False)
 
 
 def env_hint(prefix: str) -> str:

@@ -1,8 +1,10 @@
-"""A thin SonarQube Web API client on requests.
+"""A thin SonarQube Web API client on the kit's http Session.
 
 Every failure becomes one RemoteError naming the server and the fix. The token
 goes in the Basic user field with an empty password, which every version from
-9.9 accepts (Bearer only from 10.0); it never appears in a message.
+9.9 accepts (Bearer only from 10.0); it never appears in a message, and never
+follows a redirect to another origin. Each call ends within `timeout` seconds,
+its retries included: a server that drips its answer a byte at a time is cut off.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from pipeyard_kit import __version__, shapes, urls
+from pipeyard_kit import http, shapes, urls
 from pipeyard_kit.errors import RemoteError
 from pipeyard_kit.sonarqube.answers import shape_of
 from pipeyard_kit.sonarqube.compat import Compat, parse_version
@@ -22,7 +23,7 @@ from pipeyard_kit.sonarqube.compat import Compat, parse_version
 log = logging.getLogger("pipeyard.sonar")
 
 # Gateways and a restarting server answer these; anything else is not worth a retry.
-TRANSIENT_STATUS = {502, 503, 504}
+TRANSIENT_STATUS = frozenset({502, 503, 504})
 
 
 class SonarNotFound(RemoteError):
@@ -31,12 +32,6 @@ class SonarNotFound(RemoteError):
     def __init__(self, message: str, messages: list[str], *, fix: str | None = None):
         self.messages = messages
         super().__init__(message, fix=fix)
-
-
-class _Transient(Exception):
-    def __init__(self, error: RemoteError):
-        self.error = error
-        super().__init__(error.render())
 
 
 def error_messages(response: requests.Response) -> list[str]:
@@ -65,8 +60,8 @@ class SonarClient:
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = f"pipeyard/{__version__}"
+        self.session = http.session(deadline=self.timeout, retries=http.Retries(
+            attempts=self.retries + 1, backoff=self.backoff, statuses=TRANSIENT_STATUS))
         if self.token:
             self.session.auth = (self.token, "")
         self.session.verify = self.verify
@@ -82,18 +77,8 @@ class SonarClient:
         return f"SonarQube at {urls.masked(self.base_url)} ({self.url_setting})"
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
-        retrying = Retrying(stop=stop_after_attempt(self.retries + 1),
-                            wait=wait_exponential(multiplier=self.backoff, max=10),
-                            retry=retry_if_exception_type(_Transient), reraise=False)
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._get_once(path, params)
-        except RetryError as exc:
-            raise exc.last_attempt.exception().error from None  # type: ignore[union-attr]
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _get_once(self, path: str, params: dict[str, Any] | None) -> requests.Response:
+        """One API call: a refused connection and a gateway's 502-504 are retried with backoff, all
+        within the deadline; what persists becomes a RemoteError."""
         where = self.where
         self.calls.append(path)
         log.debug("GET %s %s", path, params or "")
@@ -107,8 +92,8 @@ class SonarClient:
                               fix=f"check that {self.url_setting} points at a healthy server, "
                                   "or raise SONAR_TIMEOUT") from None
         except requests.exceptions.ConnectionError as exc:
-            raise _Transient(RemoteError(f"cannot reach {where} ({_reason(exc)})",
-                                         fix=f"check {self.url_setting} and that the runner can reach it")) from None
+            raise RemoteError(f"cannot reach {where} ({_reason(exc)})",
+                              fix=f"check {self.url_setting} and that the runner can reach it") from None
         if response.status_code < 400:
             return response
         msgs = error_messages(response)
@@ -126,12 +111,9 @@ class SonarClient:
                               fix=f"give the user of {self.token_setting} the Browse permission on the project")
         if code == 404:
             raise SonarNotFound(f"{where} answered 404 on {path}{detail}", msgs)
-        error = RemoteError(f"{where} failed with HTTP {code} on {path}{detail}",
-                            fix="the server is failing or restarting: check its api/system/status and logs, "
-                                "then rerun the job" if code >= 500 else "report this with TRACE=1 output")
-        if code in TRANSIENT_STATUS:
-            raise _Transient(error)
-        raise error
+        raise RemoteError(f"{where} failed with HTTP {code} on {path}{detail}",
+                          fix="the server is failing or restarting: check its api/system/status and logs, "
+                              "then rerun the job" if code >= 500 else "report this with TRACE=1 output")
 
     def json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The JSON object `path` answers, checked against the members pipeyard reads of it (answers.py):

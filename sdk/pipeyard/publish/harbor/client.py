@@ -29,13 +29,14 @@ class HarborForbidden(RemoteError):
 
 class HarborClient:
     def __init__(self, url: str, credentials: Credentials, *, retry: RetryPolicy | None = None,
-                 timeout: tuple[float, float] = (5, 60)):
+                 timeout: tuple[float, float] = (5, 60), deadline: float = 120):
         self.url = url.rstrip("/")
         self.credentials = credentials
         self.retry = retry or RetryPolicy.from_env()
         self.timeout = timeout
         # No cookie jar: Harbor's sid cookie sent back would subject every write to its CSRF check.
-        self.session = http.session(cookies=False, Accept="application/json")
+        # Each call ends within `deadline` seconds; the retries around it add their own backoff.
+        self.session = http.session(cookies=False, deadline=deadline, Accept="application/json")
         self.session.auth = (credentials.username, credentials.password)
         self.retries = 0
 
