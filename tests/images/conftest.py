@@ -39,7 +39,10 @@ def _make_ca(folder: Path) -> Path:
     cert = folder / "test-ca.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-keyout", str(folder / "test-ca.key"), "-out", str(cert),
-                    "-subj", "/CN=pipeyard image tests CA"], check=True, capture_output=True)
+                    "-subj", "/CN=pipeyard image tests CA",
+                    # What a company CA carries, and what Python 3.13's strict verification requires of one.
+                    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                    "-addext", "subjectKeyIdentifier=hash"], check=True, capture_output=True)
     return cert
 
 

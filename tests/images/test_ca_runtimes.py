@@ -62,7 +62,9 @@ def _leaf_signed_by(ca: Path, folder: Path) -> tuple[Path, Path]:
     """A server certificate for 127.0.0.1 signed by the CA (its key beside it, as _make_ca leaves it)."""
     folder.mkdir(parents=True, exist_ok=True)
     key, csr, cert, ext = (folder / n for n in ("leaf.key", "leaf.csr", "leaf.pem", "leaf.ext"))
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+                   "keyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n"
+                   "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
     subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
                     "-subj", "/CN=127.0.0.1/O=pipeyard image tests"], check=True, capture_output=True)
     subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca.with_suffix(".key")),
