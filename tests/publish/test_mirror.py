@@ -190,3 +190,35 @@ def test_cli_mirror_refuses_a_mixed_or_incomplete_request(args: list[str], says:
     r = run_cli("pipeyard", "mirror", *args)
     assert r.returncode == 2, r.stderr
     assert says in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_terminal_gets_a_bar_per_uploaded_blob_and_a_log_gets_none(registry: LocalRegistry,
+                                                                     second_registry: LocalRegistry,
+                                                                     cache: LayerCache) -> None:
+    import io
+
+    from rich.console import Console
+
+    from pipeyard.images.progress import upload_bars
+
+    images = seed(registry, cache)
+    refs = [Reference.parse(f"{registry.address}/{name}") for name in images]
+    dst = RegistryClient(second_registry.address, scheme="http")
+    source = RegistryClient(registry.address, scheme="http")
+    seen: list[tuple[str, int, int]] = []
+    terminal = io.StringIO()
+    with upload_bars(dst, Console(file=terminal, force_terminal=True, width=100)):
+        wrapped = dst.progress
+        dst.progress = lambda digest, done, size: (seen.append((digest, done, size)), wrapped(digest, done, size))
+        mirror_images(refs, Mirror(Target.parse(second_registry.address, need_prefix=False), dst, lambda _: source),
+                      echo=lambda _: None)
+    assert dst.progress is None
+    finished = {digest for digest, done, size in seen if done == size}
+    assert len(finished) == dst.stats.uploaded > 0  # every uploaded blob reached its size
+    assert "blob " in terminal.getvalue()
+
+    log = io.StringIO()
+    plain = RegistryClient(second_registry.address, scheme="http")
+    with upload_bars(plain, Console(file=log, force_terminal=False)):
+        assert plain.progress is None
+    assert log.getvalue() == ""

@@ -86,8 +86,11 @@ def mirror(list_path: Path | None, provider_names: str | None, source: str | Non
                                                           "and that this machine can reach it")
         return sources[key]
 
+    from pipeyard.images.progress import upload_bars
+
     dst.ping()
-    copied = mirror_images(refs, Mirror(target, dst, source_client), echo=progress_echo(as_json), names=names)
+    with upload_bars(dst):
+        copied = mirror_images(refs, Mirror(target, dst, source_client), echo=progress_echo(as_json), names=names)
     if as_json:
         emit("mirror", {"target": str(target), "images": [
             {"source": str(c.source), "destination": c.destination, "digest": c.digest, "tag_moved": c.moved,

@@ -145,7 +145,9 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
         from pipeyard.publish.harbor.immutability import guard as immutable_guard
 
         guard = immutable_guard(harbor.immutable_rules(target.project), client, target.project)
-    with docker_client() as store:
+    from pipeyard.images.progress import upload_bars
+
+    with docker_client() as store, upload_bars(client):
         results = pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=echo,
                                      guard=guard, after=after)
     if as_json:

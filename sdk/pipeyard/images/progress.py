@@ -10,16 +10,20 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TransferSpeedColumn,
 )
 
 TAIL_LINES = 25
@@ -104,3 +108,27 @@ def status(console: Console, text: str) -> Iterator[callable]:
                 last[0] = line
 
         yield update
+
+
+@contextmanager
+def upload_bars(client: Any, console: Console | None = None) -> Iterator[None]:
+    """A bar per blob while `client` (pipeyard_kit.registry.RegistryClient) uploads, on a terminal only:
+    a CI log keeps the one line per image that publish and mirror print anyway."""
+    console = console or stderr_console()
+    if not console.is_terminal:
+        yield
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=True) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def report(digest: str, done: int, size: int) -> None:
+            if digest not in tasks:
+                tasks[digest] = bars.add_task(f"blob {digest.removeprefix('sha256:')[:12]}", total=size)
+            bars.update(tasks[digest], completed=done)
+
+        client.progress = report
+        try:
+            yield
+        finally:
+            client.progress = None
