@@ -46,16 +46,19 @@ def fault_servers() -> Iterator[dict[str, str]]:
         babbler.stop()
 
 
-@pytest.fixture(scope="session")
-def checkout(tmp_path_factory) -> Path:
+def copy_checkout(dest: Path) -> Path:
     """A copy of the checkout for `pipeyard` cases: a case that wrongly succeeds writes there, never here."""
-    dest = tmp_path_factory.mktemp("checkout")
     for name in ("providers", "examples", "pipeline-templates", "b2i"):
         shutil.copytree(ROOT / name, dest / name, symlinks=True,
                         ignore=shutil.ignore_patterns("node_modules", "target", ".npm", "__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "pipeyard.site.yaml", "README.md"):
         shutil.copy(ROOT / name, dest / name)
     return dest
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory) -> Path:
+    return copy_checkout(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ traceback, a wrong exit code (a silent success among them), a misleading message
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 from tests.badinput import harness, servers
-from tests.badinput.conftest import ROOT, planted_secrets
+from tests.badinput.conftest import copy_checkout, planted_secrets
 from tests.badinput.tables import ALL_CASES
 
 ORDER = ("a secret leaked", "no answer in time", "an internal error or a traceback", "a wrong exit code",
@@ -50,12 +49,7 @@ def main() -> None:
     counts: Counter[str] = Counter()
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="badinput-") as tmp:
-        checkout = Path(tmp) / "checkout"
-        for name in ("providers", "examples", "pipeline-templates"):
-            shutil.copytree(ROOT / name, checkout / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("node_modules", "target", "__pycache__", "*.egg-info"))
-        for name in ("pyproject.toml", "pipeyard.site.yaml", "README.md"):
-            shutil.copy(ROOT / name, checkout / name)
+        checkout = copy_checkout(Path(tmp) / "checkout")
         for i, case in enumerate(c for c in ALL_CASES if not c.browser):
             work = Path(tmp) / f"case-{i}"
             work.mkdir()
