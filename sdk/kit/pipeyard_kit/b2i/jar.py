@@ -1,28 +1,34 @@
-"""What a jar is, and how it becomes image layers.
+"""What a jar is: its manifest, its Spring Boot layer index, the dependency folder beside it.
 
-A Spring Boot jar with BOOT-INF/layers.idx is exploded along that index (dependencies,
-spring-boot-loader, snapshot-dependencies, application), each layer a folder of its own, so an
-app whose dependencies did not change reuses their layer. Any other jar is one layer.
-Files get a fixed mtime, so the same content always makes the same layer.
+Three shapes, each read from the jar itself (pipeyard_kit.b2i.layout turns them into layers):
+
+- a Spring Boot jar with BOOT-INF/layers.idx (dependencies, spring-boot-loader, snapshot-dependencies,
+  application), run exploded;
+- a plain jar with its dependencies copied beside it (`mvn dependency:copy-dependencies` writes
+  target/dependency/), run with `-cp app.jar:lib/*`;
+- any other executable jar (shaded, assembled, an old Spring Boot), run with `java -jar`.
+
+Every problem with a jar is collected and reported at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from pipeyard_kit.errors import ConfigError
 
 LAYERS_IDX = "BOOT-INF/layers.idx"
-# 1980-01-01, the earliest time a zip entry can carry: what Spring Boot and Jib use for reproducible output.
-FIXED_MTIME = 315532800
 _LAYER_LINE = re.compile(r'^- "(?P<name>[^"]+)":\s*$')
 _ENTRY_LINE = re.compile(r'^\s+- "(?P<entry>[^"]+)"\s*$')
+# A Maven snapshot: 1.1-SNAPSHOT, or the timestamped form a remote repository serves (1.1-20240101.120000-3).
+_SNAPSHOT = re.compile(r"-SNAPSHOT(?:-[^/]*)?\.jar\Z|-\d{8}\.\d{6}-\d+(?:-[^/]*)?\.jar\Z")
+# Not the app: what maven-source-plugin, maven-javadoc-plugin and test-jar leave beside it.
+SIDE_JARS = ("-sources.jar", "-javadoc.jar", "-tests.jar", "-test-sources.jar")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class JarInfo:
     main_class: str
     start_class: str | None
     layers: tuple[tuple[str, tuple[str, ...]], ...]  # (layer, entries) from layers.idx; empty when plain
+    class_path: tuple[str, ...] = ()  # the manifest's Class-Path, as written
+    newest: int = 0  # the newest entry's time, seconds since 1970 (the fallback build time)
 
     @property
     def layered(self) -> bool:
@@ -44,6 +52,10 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def is_snapshot(name: str) -> bool:
+    return bool(_SNAPSHOT.search(name))
 
 
 def _manifest(z: zipfile.ZipFile) -> dict[str, str]:
@@ -78,87 +90,92 @@ def parse_layers_idx(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((name, tuple(entries)) for name, entries in layers)
 
 
-def inspect(path: Path) -> JarInfo:
+def _newest(z: zipfile.ZipFile) -> int:
+    # Zip times carry no zone; read as UTC, the same on every machine.
+    times = [datetime(*info.date_time, tzinfo=UTC).timestamp() for info in z.infolist()]
+    return int(max(times)) if times else 0
+
+
+def inspect(path: Path, *, option: str = "--jar") -> JarInfo:
     """Read the jar's manifest and layer index; every problem is reported at once."""
     problems: list[str] = []
     if not path.is_file():
-        raise ConfigError(f"--jar {path}: no such file", fix="pass the path of the jar your build produced")
+        raise ConfigError(f"{option} {path}: no such file", fix="pass the path of the jar your build produced")
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ConfigError(f"--jar {path} is not a jar ({exc})", fix="pass the jar your build produced") from None
+        raise ConfigError(f"{option} {path} is not a jar ({exc})", fix="pass the jar your build produced") from None
     with z:
         manifest = _manifest(z)
         main_class = manifest.get("Main-Class", "")
         if not main_class:
-            problems.append(f"--jar {path} has no Main-Class in META-INF/MANIFEST.MF: build an executable jar "
+            problems.append(f"{option} {path} has no Main-Class in META-INF/MANIFEST.MF: build an executable jar "
                             f"(spring-boot-maven-plugin repackage, or a shaded jar with a main class)")
         layers: tuple[tuple[str, tuple[str, ...]], ...] = ()
         if LAYERS_IDX in z.namelist():
             try:
                 layers = parse_layers_idx(z.read(LAYERS_IDX).decode("utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
-                problems.append(f"--jar {path}: {LAYERS_IDX} is malformed ({exc}): rebuild the jar with "
+                problems.append(f"{option} {path}: {LAYERS_IDX} is malformed ({exc}): rebuild the jar with "
                                 f"Spring Boot's layering on")
             if layers and not manifest.get("Start-Class"):
-                problems.append(f"--jar {path} has {LAYERS_IDX} but no Start-Class in its manifest: "
+                problems.append(f"{option} {path} has {LAYERS_IDX} but no Start-Class in its manifest: "
                                 f"repackage it with spring-boot-maven-plugin")
         for name in z.namelist():
             parts = PurePosixPath(name).parts
             if name.startswith("/") or ".." in parts:
-                problems.append(f"--jar {path} holds an entry outside the jar ({name!r}): rebuild the jar")
+                problems.append(f"{option} {path} holds an entry outside the jar ({name!r}): rebuild the jar")
                 break
+        newest = _newest(z)
     if problems:
         raise ConfigError(problems)
     return JarInfo(path=path, sha256=sha256_file(path), main_class=main_class,
-                   start_class=manifest.get("Start-Class"), layers=layers)
+                   start_class=manifest.get("Start-Class"), layers=layers,
+                   class_path=tuple(manifest.get("Class-Path", "").split()), newest=newest)
 
 
-def _layer_of(name: str, layers: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
-    for layer, entries in layers:
-        for entry in entries:
-            if name == entry or (entry.endswith("/") and name.startswith(entry)):
-                return layer
-    # Spring Boot puts what the index does not name into the last layer, the application.
-    return layers[-1][0]
-
-
-def _fix_times(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root, topdown=False):
-        for f in files:
-            os.utime(os.path.join(dirpath, f), (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
-        os.utime(dirpath, (FIXED_MTIME, FIXED_MTIME))
-
-
-def explode(info: JarInfo, dest: Path) -> list[str]:
-    """Write the jar as layer folders under dest; returns the non-empty layers in order.
-
-    A plain jar is one layer, `jar/app.jar`. A layered jar is exploded, one folder per layer.
-    """
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    if not info.layered:
-        (dest / "jar").mkdir()
-        target = dest / "jar" / "app.jar"
-        shutil.copyfile(info.path, target)
-        target.chmod(0o644)
-        _fix_times(dest / "jar")
-        return ["jar"]
-    used: list[str] = []
-    with zipfile.ZipFile(info.path) as z:
-        for entry in z.infolist():
-            if entry.is_dir():
+def count_classes(z: zipfile.ZipFile, *, nested: str | None = None) -> int:
+    """.class entries in a jar; with nested (a folder such as BOOT-INF/lib/), those of the jars in it too."""
+    count = 0
+    for info in z.infolist():
+        if info.filename.endswith(".class"):
+            count += 1
+        elif nested and info.filename.startswith(nested) and info.filename.endswith(".jar"):
+            try:
+                with z.open(info) as inner, zipfile.ZipFile(inner) as nested_jar:
+                    count += count_classes(nested_jar)
+            except zipfile.BadZipFile:
                 continue
-            layer = _layer_of(entry.filename, info.layers)
-            target = dest / layer / PurePosixPath(entry.filename)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(entry) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-            target.chmod(0o644)
-            if layer not in used:
-                used.append(layer)
-    order = [name for name, _ in info.layers if name in used]
-    for layer in order:
-        _fix_times(dest / layer)
-    return order
+    return count
+
+
+def classes_in(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return count_classes(z)
+    except (zipfile.BadZipFile, OSError):
+        return 0
+
+
+def pick_jar(candidates: list[Path], given: str) -> Path:
+    """The app's jar among what a build left (target/*.jar): executable, not a sources, javadoc or test jar."""
+    jars = sorted(p for p in candidates if p.is_file() and p.name.endswith(".jar")
+                  and not p.name.endswith(SIDE_JARS))
+    if not jars:
+        raise ConfigError(f"B2I_JAR={given!r} matches no jar", fix="point B2I_JAR at the jar the build job left "
+                          "(its artifacts must keep target/*.jar), e.g. target/app.jar")
+    runnable = []
+    for jar in jars:
+        try:
+            with zipfile.ZipFile(jar) as z:
+                if _manifest(z).get("Main-Class"):
+                    runnable.append(jar)
+        except (zipfile.BadZipFile, OSError):
+            continue
+    if len(runnable) == 1:
+        return runnable[0]
+    if not runnable:
+        raise ConfigError(f"B2I_JAR={given!r} matches no executable jar ({', '.join(map(str, jars))} have no "
+                          "Main-Class)", fix="build an executable jar, or point B2I_JAR at the one that is")
+    raise ConfigError(f"B2I_JAR={given!r} matches {len(runnable)} executable jars: {', '.join(map(str, runnable))}",
+                      fix="set B2I_JAR to the one the image runs")
