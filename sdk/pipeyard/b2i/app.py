@@ -26,7 +26,16 @@ from pipeyard.images.containers import Engine
 from pipeyard.images.progress import BuildBoard
 from pipeyard_kit.b2i.jar import sha256_file
 from pipeyard_kit.b2i.layout import materialize
-from pipeyard_kit.b2i.request import APPS, AppRequest, Checked, app_id, app_labels, launcher_env, validate
+from pipeyard_kit.b2i.request import (
+    APPS,
+    DEFAULT_PORT,
+    AppRequest,
+    Checked,
+    app_id,
+    app_labels,
+    launcher_env,
+    validate,
+)
 from pipeyard_kit.errors import BuildError
 
 APP_REPOSITORY = f"localhost/pipeyard/{APPS}"
@@ -66,7 +75,7 @@ def dockerfile(base_ref: str, checked: Checked, layers: list[str]) -> str:
     lines += [f"COPY {layer}/ /" for layer in layers]
     env = launcher_env(checked, engine_app_id(checked))
     lines.append("ENV " + " ".join(f"{k}={json.dumps(v)}" for k, v in env.items()))
-    lines.append(f"EXPOSE {checked.request.port or 8080}")
+    lines.append(f"EXPOSE {checked.request.port or DEFAULT_PORT}")
     return "\n".join(lines) + "\n"
 
 

@@ -133,11 +133,20 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
     REGISTRY/PROJECT/b2i/NAME:TAG@DIGEST (with --engine: the local image).
     """
     from pipeyard_kit.b2i.request import AppRequest, validate
+    from pipeyard_kit.errors import UsageError
 
-    spec = _spec(config)
     request = AppRequest(jar=jar, name=name, tracing=tracing, metrics=metrics, tz=tz, port=port,
                          dependencies=dependencies)
     checked = validate(request)  # every mistake reported before a registry or an engine is reached
+    try:
+        spec = _spec(config)
+    except UsageError:
+        # Outside a pipeline checkout (an app's own folder): a named base is all a daemonless build needs.
+        if engine or not base:
+            raise UsageError("outside a pipeyard checkout, b2i.yaml is not at hand to name the base image",
+                             fix="pass --base REGISTRY/PROJECT/b2i-java:VARIANT, or --config path/to/b2i.yaml") from None
+        click.echo(_build_daemonless(None, checked, variant, base, registry, extra_tags).reference)
+        return
     chosen = spec.variant(variant)
     if engine:
         _build_with_engine(spec, request, chosen.name, base, push, registry, extra_tags, verbose)
@@ -145,7 +154,7 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
     click.echo(_build_daemonless(spec, checked, chosen.name, base, registry, extra_tags).reference)
 
 
-def _build_daemonless(spec, checked, variant: str, base: str | None, registry: str | None,
+def _build_daemonless(spec, checked, variant: str | None, base: str | None, registry: str | None,
                       extra_tags: tuple[str, ...]):
     import os
 
@@ -158,11 +167,11 @@ def _build_daemonless(spec, checked, variant: str, base: str | None, registry: s
 
     target, client = _registry(registry)
     echo = _echo()
-    base_name = spec.image.rsplit("/", 1)[-1]
     if base:
         base_ref = Reference.parse(base)
     else:
-        base_ref = Reference(target.host, target.repository(base_name), variant, None, target.scheme)
+        base_ref = Reference(target.host, target.repository(spec.image.rsplit("/", 1)[-1]), variant, None,
+                             target.scheme)
     if base_ref.api_host == target.host:
         base_client = client
     else:

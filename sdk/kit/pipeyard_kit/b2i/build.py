@@ -6,8 +6,8 @@
    its config name its layers: a fresh CI pod with no cache still uploads nothing it need not).
 3. The config (created = the commit's time) and an OCI manifest are assembled.
 4. pipeyard_kit.ocibuild.push mounts or copies the base's layers, uploads the missing ones, pushes
-   the manifest by digest and moves the tags last: the commit tag, the content tag, any extra tags,
-   and `latest` on the default branch.
+   the manifest by digest and moves the tags last: a tag pipeline's git tag, the commit tag, the
+   content tag, any extra tags, and `latest` on the default branch.
 
 The platform's `pipeyard b2i build` and the B2I provider's `b2i-build` job command both call build().
 """
@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeyard_kit.b2i.request import Checked, app_id, app_labels, launcher_env
+from pipeyard_kit.b2i.request import DEFAULT_PORT, Checked, app_id, app_labels, launcher_env
 from pipeyard_kit.errors import BuildError, PipeyardError
 from pipeyard_kit.ocibuild import config as config_mod
 from pipeyard_kit.ocibuild.base import BaseImage
 from pipeyard_kit.ocibuild.cache import LayerCache
 from pipeyard_kit.ocibuild.layer import Layer, compress, discard, write_layer
 from pipeyard_kit.ocibuild.push import PushReport, push
+from pipeyard_kit.refs import TAG
 from pipeyard_kit.registry.client import RegistryClient
 from pipeyard_kit.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 
@@ -81,6 +82,13 @@ def commit_tag(env: Mapping[str, str]) -> str | None:
     if env.get("CI_COMMIT_SHA"):
         return env["CI_COMMIT_SHA"][:8]
     return None
+
+
+def release_tag(env: Mapping[str, str]) -> str | None:
+    """A tag pipeline's git tag (1.4.2, v1.4.2), first of the tags: what people read in the config
+    repository, and what the gitops bump orders releases by. A git tag no image tag can be is left out."""
+    tag = (env.get("CI_COMMIT_TAG") or "").strip()
+    return tag if tag and TAG.match(tag) else None
 
 
 def moves_latest(env: Mapping[str, str]) -> bool:
@@ -163,7 +171,8 @@ def build(checked: Checked, *, base: BaseImage, base_client: RegistryClient, des
             discard(layers)
     for layer, source in zip(layers, how, strict=True):
         assert layer.blob is not None
-        echo(f"  layer {layer.name}: {layer.files} files, {_size(layer.size)} -> {layer.blob.digest[:19]} "
+        echo(f"  layer {layer.name}: {layer.files} file{'s' if layer.files != 1 else ''}, {_size(layer.size)} -> "
+             f"{layer.blob.digest[:19]} "
              f"({_size(layer.blob.size)}, {source})")
 
     labels = app_labels(checked, base_name=str(base.reference), base_digest=base.digest,
@@ -176,14 +185,14 @@ def build(checked: Checked, *, base: BaseImage, base_client: RegistryClient, des
     launcher = launcher_env(checked, app_id([layer.diff_id for layer in layers]))
     history = [{"created": created, "created_by": f"pipeyard b2i: {layer.name} layer", "comment": layer.comment}
                for layer in layers]
-    port = request.port or 8080
+    port = request.port or DEFAULT_PORT
     config = config_mod.derive(base.config, diff_ids=[layer.diff_id for layer in layers], history=history,
                                env=launcher, labels=labels, ports=[f"{port}/tcp"], created=created)
     config_bytes = config_mod.to_bytes(config)
     content_tag = config_mod.content_key(config)[:CONTENT_TAG_LENGTH]
     config_blob = Blob(sha256_digest(config_bytes), len(config_bytes), OCI_CONFIG, data=config_bytes)
     image = OciImage.assemble(config_blob, [*base.layers, *[layer.blob for layer in layers if layer.blob]])
-    tags = list(dict.fromkeys(t for t in (commit, content_tag, *extra_tags) if t))
+    tags = list(dict.fromkeys(t for t in (release_tag(env), commit, content_tag, *extra_tags) if t))
     if moves_latest(env):
         tags.append("latest")
     names = {layer.blob.digest: layer.name for layer in layers if layer.blob}

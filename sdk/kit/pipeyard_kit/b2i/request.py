@@ -21,6 +21,7 @@ SWITCHES = ("on", "off")
 LABEL_PREFIX = "io.pipeyard.b2i"
 # Where app images live under a registry project: PROJECT/b2i/<app> (pipeyard b2i prune looks there).
 APPS = "b2i"
+DEFAULT_PORT = 8080
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ def launcher_env(checked: Checked, app_id: str) -> dict[str, str]:
     env = {"B2I_APP_NAME": r.name, "B2I_TRACING": r.tracing, "B2I_METRICS": r.metrics, **checked.layout.env}
     if r.tz:
         env["TZ"] = r.tz
-    if r.port:
-        env["B2I_APP_PORT"] = str(r.port)
+    # Always baked, so a pipeline job (whose setting has a default) and a laptop build agree byte for byte.
+    env["B2I_APP_PORT"] = str(r.port or DEFAULT_PORT)
     # What the image holds, for the launcher: the memory calculator's class count, and the key of the
     # class-data sharing archive (an archive written for other classes must never be reused).
     env["B2I_CLASS_COUNT"] = str(checked.layout.class_count)
