@@ -16,11 +16,15 @@ packages=(
   maven default-jdk-headless libmaven-compiler-plugin-java libmaven-jar-plugin-java libsurefire-java
   libmaven-resources-plugin-java libmaven-install-plugin-java libmaven-clean-plugin-java
   libmaven-deploy-plugin-java junit4
+  # the java-app example copies its runtime dependencies to target/dependency for the B2I image
+  libmaven-dependency-plugin-java
   # the browser and fonts for screenshots and for the mail preview; the full chromium is the
   # screenshot benchmark's baseline and still a supported CHROMIUM_PATH
   chromium-headless-shell chromium fonts-liberation fonts-noto-cjk fonts-wqy-microhei
   # shell scripts in images are linted
   shellcheck
+  # the B2I reproducibility test builds the same image again under another clock (libfaketime)
+  faketime
 )
 
 # Node runs gitlab-ci-local and verdaccio; keep a newer preinstalled Node if there is one.

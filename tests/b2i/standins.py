@@ -218,21 +218,21 @@ def wait_http(url: str, timeout: float = 60.0) -> str:
 
 
 def thin_jar(classes: Path, target: Path, *, dependency_bytes: int = 0, greeting: str = "1.0",
-             util: bytes = b"util=1.1-SNAPSHOT\n") -> Path:
+             util: bytes = b"util=1.1-SNAPSHOT\n", class_path: bool = True) -> Path:
     """A plain jar with its dependencies copied beside it, as `mvn package dependency:copy-dependencies`
-    leaves target/: app.jar (Class-Path naming them, as maven-jar-plugin's addClasspath writes it) and
-    dependency/ with a release and a snapshot jar."""
+    leaves target/: app.jar (with class_path, a Class-Path naming them, as maven-jar-plugin's addClasspath
+    writes it) and dependency/ with a release and a snapshot jar."""
     deps = target / "dependency"
     if deps.exists():
         shutil.rmtree(deps)
     greeting_jar = f"greeting-{greeting}.jar"
     _zip(deps / greeting_jar, {**_classes(classes, "com/example/greeting"), **_heavy(dependency_bytes)})
     _zip(deps / "util-1.1-SNAPSHOT.jar", {"util.properties": util})
-    return _zip(target / "app.jar", {
-        "META-INF/MANIFEST.MF": _manifest(Main_Class="com.example.demo.Hello",
-                                          Class_Path=f"{greeting_jar} util-1.1-SNAPSHOT.jar"),
-        **_classes(classes, "com/example/demo"),
-    })
+    manifest = {"Main_Class": "com.example.demo.Hello"}
+    if class_path:
+        manifest["Class_Path"] = f"{greeting_jar} util-1.1-SNAPSHOT.jar"
+    return _zip(target / "app.jar", {"META-INF/MANIFEST.MF": _manifest(**manifest),
+                                     **_classes(classes, "com/example/demo")})
 
 
 def tiny_base(address: str, repository: str, tag: str = "21-trixie") -> str:

@@ -208,7 +208,7 @@ def test_the_same_jar_always_gives_the_same_dockerfile_and_tag(built_jars, tmp_p
                                       "COPY snapshot-dependencies/ /", "COPY application/ /"]
     assert ('ENV B2I_APP_NAME="orders" B2I_TRACING="on" B2I_METRICS="on" '
             'B2I_MAIN_CLASS="org.springframework.boot.loader.launch.JarLauncher" TZ="Asia/Shanghai" '
-            'B2I_CLASS_COUNT="3" B2I_APP_ID=') in text
+            'B2I_APP_PORT="8080" B2I_CLASS_COUNT="3" B2I_APP_ID=') in text
     tag = content_tag(checked, "sha256:base", text)
     assert tag == content_tag(checked, "sha256:base", text) != content_tag(checked, "sha256:newbase", text)
 
