@@ -351,3 +351,37 @@ def test_no_engine_build_pushes_an_image_podman_runs(base_image, spec_path, jars
     info = json.loads(podman(podman_env, "image", "inspect", image).stdout)[0]
     assert info["Config"]["User"] == "10001:10001" and info["Config"]["Labels"]["io.pipeyard.b2i.layout"] == "thin"
     assert c.exec("id", "-u").stdout.strip() == "10001"
+
+
+def test_through_harbor_the_base_is_mounted_across_projects_with_a_token_per_scope(reg, base, work) -> None:
+    """Harbor's /v2 (tests/publish's stand-in of its v2auth and token service): the CI account may push
+    to apps and pull from pipeyard, where the platform team publishes the base. The cross-project mount
+    needs pull on the base's repository, asked for in the same token."""
+    from tests.publish.fake_harbor import FakeHarbor
+    from tests.publish.registry_proxy import RegistryProxy
+
+    standins.tiny_base(reg.address, "pipeyard/b2i-java")
+    with FakeHarbor(registry=RegistryProxy(reg.address)) as harbor:
+        harbor.add_project("pipeyard")
+        harbor.add_project("apps")
+        harbor.add_user("ci-builder", "Builder-Secret-1", apps="developer", pipeyard="guest")
+        assert harbor.registry
+        done = build(jar_of(work, "layered", "harbor"), "orders", f"{harbor.address}/apps",
+                     "--base", f"{harbor.address}/pipeyard/b2i-java:21-trixie",
+                     env={"PIPEYARD_REGISTRY_USERNAME": "ci-builder", "PIPEYARD_REGISTRY_PASSWORD": "Builder-Secret-1"})
+        assert "base layers (1): 1 mounted from pipeyard/b2i-java (same registry: no bytes moved)" in done.stderr
+        granted = [r["granted"] for r in harbor.core.tokens.requests]
+        assert {"apps/b2i/orders": ["pull", "push"], "pipeyard/b2i-java": ["pull"]} in granted
+        writes = [s for s in harbor.registry.seen if s[0] in ("POST", "PUT") and s[1].startswith("/v2/")]
+        assert writes and all(status != 401 and scheme == "Bearer" for _, _, scheme, status in writes)
+        # A guest of apps cannot push there: one line naming the credentials, nothing pushed.
+        harbor.add_user("reader", "Reader-Secret-1", apps="guest", pipeyard="guest")
+        refused = b2i("build", "--jar", str(jar_of(work, "fat", "harbor-guest")), "--name", "orders",
+                      "--registry", f"{harbor.address}/apps", "--base", f"{harbor.address}/pipeyard/b2i-java:21-trixie",
+                      env={"PIPEYARD_REGISTRY_USERNAME": "reader", "PIPEYARD_REGISTRY_PASSWORD": "Reader-Secret-1",
+                           "PIPEYARD_RETRIES": "1"})
+        assert refused.returncode == 1
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: registry {harbor.address} answered 401 Unauthorized to ")
+        assert "check PIPEYARD_REGISTRY_USERNAME and PIPEYARD_REGISTRY_PASSWORD" in last
+        assert "Reader-Secret-1" not in refused.stderr
