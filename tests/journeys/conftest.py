@@ -21,7 +21,7 @@ from pipeyard.model.provider import load_providers
 from pipeyard.model.site import find_site, load_site
 from tests.fixtures import ROOT
 
-PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops")
+PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops", "b2i")
 ALL = os.environ.get("PIPEYARD_JOURNEYS") == "all"
 
 
@@ -73,3 +73,17 @@ def helper(eng) -> str:
 @pytest.fixture(scope="session")
 def scratch(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("journeys")
+
+
+@pytest.fixture(scope="session")
+def app_registry(scratch: Path) -> Iterator:
+    """The registry the pipelines push app images to (Debian's docker-registry on a free port, as the
+    embedded one), holding a stand-in of the B2I base at pipeyard/b2i-java:21-trixie: the journeys never
+    run the app image (tests/b2i does), they build and pin it."""
+    from pipeyard.images.containers.registry_server import LocalRegistry
+    from tests.b2i.standins import tiny_base
+    from tests.fixtures import free_port
+
+    with LocalRegistry(scratch / "registry", port=free_port()) as reg:
+        tiny_base(reg.address, "pipeyard/b2i-java")
+        yield reg

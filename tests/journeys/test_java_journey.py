@@ -1,11 +1,10 @@
 """examples/java-app's push pipeline, whole and for real, in gitlab-ci-local inside the provider images:
-build -> test -> Sonar scan and gate -> deploy to Nexus -> the gitops bump into a real git server.
+build -> test -> Sonar scan and gate -> deploy to Nexus -> the app image built from the jar with no
+daemon and pushed to a real registry -> the gitops bump of exactly that digest into a real git server.
 
 The scan uses a recording scanner (SonarQube cannot run here): it records the properties
 sonar-scan handed it and leaves the report-task.txt a real scanner leaves, so the gate then
-waits on the SonarQube stand-in for real. Until the B2I issue builds the app image in the
-pipeline, the "image" the bump pins is the tag that build will push, and the jar is the
-artifact (checked in app/target).
+waits on the SonarQube stand-in for real.
 """
 
 from __future__ import annotations
@@ -56,9 +55,9 @@ MAVEN_USER, MAVEN_PASSWORD = "ci-deployer", "Journey-" + secrets.token_hex(6)
 GITOPS_TOKEN = "glpat-journey-" + secrets.token_hex(6)
 
 
-def _config_repo(server: GitHttpServer) -> str:
+def _config_repo(server: GitHttpServer, image: str) -> str:
     url = server.url("config")
-    spec = ChartSpec(app="java-app", image="registry.example.com/acme/java-app", repo_url=url)
+    spec = ChartSpec(app="java-app", image=image, repo_url=url)
     server.create_repo("config", {**chart_files(spec), **argocd_files(spec, Path("/nonexistent"))})
     return url
 
@@ -75,7 +74,8 @@ def _stage(scratch: Path, name: str, branch: str) -> LocalProject:
 @pytest.mark.images
 @pytest.mark.pipelines
 @pytest.mark.skipif(not (DEBIAN_REPO / "org/apache/maven/plugins").is_dir(), reason="run `make setup` first")
-def test_the_push_pipeline_of_java_app_runs_every_job_in_the_images(journey_images, helper, eng, scratch, tmp_path):
+def test_the_push_pipeline_of_java_app_runs_every_job_in_the_images(journey_images, helper, eng, scratch, tmp_path,
+                                                                    app_registry):
     record = tmp_path / "record"
     record.mkdir()
     record.chmod(0o777)  # the jobs run as the images' own user
@@ -85,7 +85,8 @@ def test_the_push_pipeline_of_java_app_runs_every_job_in_the_images(journey_imag
     try:
         with MavenRepoServer(tmp_path / "nexus", user=MAVEN_USER, password=MAVEN_PASSWORD) as nexus, \
                 SonarStub(SonarState(gate_status="OK")) as sonar:
-            config_url = _config_repo(git)
+            app_repo = f"{app_registry.address}/acme/b2i/java-app"
+            config_url = _config_repo(git, app_repo)
             project = _stage(scratch, "java-push", "main")
             os.chmod(project.path / "ci" / "recording-scanner", 0o755)
             started = time.monotonic()
@@ -101,12 +102,14 @@ def test_the_push_pipeline_of_java_app_runs_every_job_in_the_images(journey_imag
                     "SONAR_HOST_URL": sonar.url, "SONAR_TOKEN": SONAR_TOKEN,
                     "SONAR_SCANNER": f"{BUILDS}/ci/recording-scanner", "SCANNER_RECORD": f"{RECORD_DIR}/scan.json",
                     "GITOPS_REPO_URL": config_url, "GITOPS_TOKEN": GITOPS_TOKEN,
+                    "B2I_APP_REGISTRY": f"{app_registry.address}/acme",
+                    "B2I_BASE_IMAGE": f"{app_registry.address}/pipeyard/b2i-java:21-trixie",
                 },
                 env=eng.podman_env(), timeout=1800)
             seconds = time.monotonic() - started
             log = out.stdout + out.stderr
             assert out.returncode == 0, log[-6000:]
-            for job in ("maven-build", "maven-test", "sonar-scan", "maven-deploy", "deploy-dev-bump"):
+            for job in ("maven-build", "maven-test", "sonar-scan", "maven-deploy", "b2i-build", "deploy-dev-bump"):
                 assert f"PASS  {job}" in log, f"{job} did not pass:\n{log[-4000:]}"
             assert "sendmail-sonar" not in log  # schedules only
             # Artifacts: the jar of the service, and every module's JUnit reports.
@@ -132,7 +135,13 @@ def test_the_push_pipeline_of_java_app_runs_every_job_in_the_images(journey_imag
             assert any(p.endswith(".jar") and "java-app/1.0.0-SNAPSHOT" in p for p in nexus.deployed("maven-snapshots"))
             sha = subprocess.run(["git", "rev-parse", "--short=8", "HEAD"], cwd=project.path, capture_output=True,
                                  text=True, check=True).stdout.strip()
-            assert sha in git.show("config", "main", "apps/java-app/values-dev.yaml")
+            # The app image: the jar and the dependencies copy-dependencies left, in their own layers, pushed
+            # by the b2i job; the bump pinned exactly the digest its dotenv report named.
+            pinned = git.show("config", "main", "apps/java-app/values-dev.yaml")
+            report = dict(line.split("=", 1) for line in (project.path / "b2i.env").read_text().splitlines())
+            assert report["B2I_IMAGE"] == f"{app_repo}:{sha}@{report['B2I_DIGEST']}"
+            assert sha in pinned and report["B2I_DIGEST"] in pinned
+            assert "layer snapshot-dependencies: 2 files" in log and "layer application: 1 file" in log
             assert len(git.log("config")) == 2  # the seed, then the bump: pushed directly, dev is unprotected
             assert MAVEN_PASSWORD not in log and GITOPS_TOKEN not in log
             print(f"java-app push pipeline: {seconds:.0f} s, {len(nexus.requests)} mirror requests")
