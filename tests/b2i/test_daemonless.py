@@ -366,17 +366,19 @@ def test_through_harbor_the_base_is_mounted_across_projects_with_a_token_per_sco
         harbor.add_project("apps")
         harbor.add_user("ci-builder", "Builder-Secret-1", apps="developer", pipeyard="guest")
         assert harbor.registry
-        done = build(jar_of(work, "layered", "harbor"), "orders", f"{harbor.address}/apps",
+        # An app of its own: the Harbor's projects are the module's registry, where apps/b2i/orders already
+        # holds the base's layer (a blob already there is neither mounted nor copied).
+        done = build(jar_of(work, "layered", "harbor"), "billing", f"{harbor.address}/apps",
                      "--base", f"{harbor.address}/pipeyard/b2i-java:21-trixie",
                      env={"PIPEYARD_REGISTRY_USERNAME": "ci-builder", "PIPEYARD_REGISTRY_PASSWORD": "Builder-Secret-1"})
         assert "base layers (1): 1 mounted from pipeyard/b2i-java (same registry: no bytes moved)" in done.stderr
         granted = [r["granted"] for r in harbor.core.tokens.requests]
-        assert {"apps/b2i/orders": ["pull", "push"], "pipeyard/b2i-java": ["pull"]} in granted
+        assert {"apps/b2i/billing": ["pull", "push"], "pipeyard/b2i-java": ["pull"]} in granted
         writes = [s for s in harbor.registry.seen if s[0] in ("POST", "PUT") and s[1].startswith("/v2/")]
         assert writes and all(status != 401 and scheme == "Bearer" for _, _, scheme, status in writes)
         # A guest of apps cannot push there: one line naming the credentials, nothing pushed.
         harbor.add_user("reader", "Reader-Secret-1", apps="guest", pipeyard="guest")
-        refused = b2i("build", "--jar", str(jar_of(work, "fat", "harbor-guest")), "--name", "orders",
+        refused = b2i("build", "--jar", str(jar_of(work, "fat", "harbor-guest")), "--name", "billing",
                       "--registry", f"{harbor.address}/apps", "--base", f"{harbor.address}/pipeyard/b2i-java:21-trixie",
                       env={"PIPEYARD_REGISTRY_USERNAME": "reader", "PIPEYARD_REGISTRY_PASSWORD": "Reader-Secret-1",
                            "PIPEYARD_RETRIES": "1"})
