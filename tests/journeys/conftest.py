@@ -1,9 +1,10 @@
 """The journey: each example's real pipelines in gitlab-ci-local, every job inside the provider
-images, against the stand-ins (Nexus, SonarQube, the config repository's git server, SMTP).
+images, against the stand-ins (Nexus, SonarQube, the config repository's git server, SMTP, npm).
 
 Images are built once per session through `pipeyard build` (cached layers, shared with
-`make test-in-images`); the images a job names come from the local store
-(PIPEYARD_REGISTRY=localhost/pipeyard), the same bytes `pipeyard publish` pushes.
+`make test-in-images`), then published by pipeyard's own publish code to a real registry
+(Debian's docker-registry on a free port). Jobs name them there (PIPEYARD_REGISTRY) and Podman
+pulls them on first use, as a runner pulls from Harbor.
 
 `make test` runs the representative slice (java-app's push pipeline); PIPEYARD_JOURNEYS=all
 (`make test-journeys`) runs every example and pipeline kind.
@@ -20,8 +21,8 @@ import pytest
 from pipeyard.model.provider import load_providers
 from pipeyard.model.site import find_site, load_site
 from tests.fixtures import ROOT
+from tests.journeys.journey_support import PROVIDERS, JourneyRegistry, published_images
 
-PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops", "b2i")
 ALL = os.environ.get("PIPEYARD_JOURNEYS") == "all"
 
 
@@ -62,6 +63,13 @@ def journey_images(eng) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def journey_registry(eng, journey_images, tmp_path_factory) -> Iterator[JourneyRegistry]:
+    """The images published to a real registry on a free port, as a release publishes them to Harbor."""
+    with published_images(eng, journey_images, tmp_path_factory.mktemp("journey-registry")) as registry:
+        yield registry
+
+
+@pytest.fixture(scope="session")
 def helper(eng) -> str:
     from rich.console import Console
 
@@ -77,13 +85,13 @@ def scratch(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_registry(scratch: Path) -> Iterator:
-    """The registry the pipelines push app images to (Debian's docker-registry on a free port, as the
-    embedded one), holding a stand-in of the B2I base at pipeyard/b2i-java:21-trixie: the journeys never
-    run the app image (tests/b2i does), they build and pin it."""
+    """The registry the pipelines push app images to (Debian's docker-registry on a free port), holding a
+    stand-in of the B2I base at pipeyard/b2i-java:21-trixie: the journeys never run the app image
+    (tests/b2i does), they build and pin it."""
     from pipeyard.images.containers.registry_server import LocalRegistry
     from tests.b2i.standins import tiny_base
     from tests.fixtures import free_port
 
-    with LocalRegistry(scratch / "registry", port=free_port()) as reg:
+    with LocalRegistry(scratch / "app-registry", port=free_port()) as reg:
         tiny_base(reg.address, "pipeyard/b2i-java")
         yield reg

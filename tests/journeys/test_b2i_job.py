@@ -18,12 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeyard.demo.helper_image import container_args
 from pipeyard.demo.localci import stage_project
 from tests.b2i import standins
 from tests.fixtures import ROOT, VENV_BIN
+from tests.journeys.journey_support import COMPONENT, git, record_dir, run_pipeline
 
-COMPONENT = "gitlab.example.com/platform/pipeyard"
 PIPELINE = """\
 stages: [build, deploy]
 include:
@@ -67,20 +66,16 @@ def _project(scratch: Path) -> Path:
 
 @pytest.mark.images
 @pytest.mark.pipelines
-def test_the_job_pushes_the_image_and_its_report_reaches_the_next_job(journey_images, helper, eng, scratch,
+def test_the_job_pushes_the_image_and_its_report_reaches_the_next_job(journey_registry, helper, scratch, tmp_path,
                                                                       app_registry) -> None:
     project = stage_project(_project(scratch), scratch / "b2i-job", ROOT / "pipeline-templates", COMPONENT, root=ROOT)
-    out = project.run(*container_args(helper), variables={
-        "PIPEYARD_REGISTRY": "localhost/pipeyard",
+    run = run_pipeline(project, journey_registry, helper, record_dir(tmp_path), {
         "B2I_APP_REGISTRY": f"{app_registry.address}/acme",
-        "B2I_BASE_IMAGE": f"{app_registry.address}/pipeyard/b2i-java:21-trixie"}, env=eng.podman_env(), timeout=900)
-    log = out.stdout + out.stderr
-    assert out.returncode == 0, log[-5000:]
-    for job in ("maven-build", "b2i-build", "announce"):
-        assert f"PASS  {job}" in log, f"{job} did not pass:\n{log[-4000:]}"
+        "B2I_BASE_IMAGE": f"{app_registry.address}/pipeyard/b2i-java:21-trixie"}, timeout=900)
+    run.assert_passed("maven-build", "b2i-build", "announce")
+    log = run.log
     report = dict(line.split("=", 1) for line in (project.path / "b2i.env").read_text().splitlines())
-    sha = subprocess.run(["git", "rev-parse", "--short=8", "HEAD"], cwd=project.path, capture_output=True, text=True,
-                         check=True).stdout.strip()
+    sha = git(project, "rev-parse", "--short=8", "HEAD")
     repo = f"{app_registry.address}/acme/b2i/orders"
     assert report == {"B2I_IMAGE": f"{repo}:{sha}@{report['B2I_DIGEST']}", "B2I_DIGEST": report["B2I_DIGEST"]}
     # The next job saw exactly that: GitLab (and gitlab-ci-local) hand the report to the jobs that need it.

@@ -60,7 +60,7 @@ def test_walking_a_folder_refuses_links_instead_of_following_them(checkout: Path
 def test_invalid_yaml_under_argocd_names_the_file(checkout: Path):
     (checkout / "argocd").mkdir()
     (checkout / "argocd" / "broken.yaml").write_text("kind: [Application\n")
-    with pytest.raises(ConfigError, match="argocd/broken.yaml in the config repository is not valid YAML"):
+    with pytest.raises(ConfigError, match="argocd/broken.yaml in the config repository:2:1: not valid YAML"):
         read_sources(checkout)
 
 

@@ -147,3 +147,39 @@ def test_cli_mirror_to_an_unreachable_registry(registry: LocalRegistry, tmp_path
                 env={"PIPEYARD_RETRIES": "2", "PIPEYARD_RETRY_BACKOFF": "0.01"})
     assert r.returncode == 1
     assert f"error: registry 127.0.0.1:{port} is unreachable (connection refused)" in r.stderr
+
+
+# -- pipeyard's own images, under the site's names --------------------------------------------------
+def test_cli_mirror_renames_pipeyards_images_as_the_site_names_them(registry: LocalRegistry,
+                                                                   second_registry: LocalRegistry,
+                                                                   cache: LayerCache, tmp_path: Path) -> None:
+    # pipeyard's release: its images under their own names (provider.yaml image.name).
+    client = RegistryClient(registry.address, scheme="http")
+    released = {}
+    for name in ("maven", "sonar", "sendmail"):
+        released[name] = oci_image(FakeImage([{name: noise(name, 20_000)}], name), cache)
+        push_image(client, f"pipeyard/{name}", released[name], ["1.0.0"])
+    site = tmp_path / "design.site.yaml"
+    site.write_text(f'registry: {second_registry.address}/devops\nimage_name: "{{provider}}-provider"\n'
+                    "image_names: {sendmail: sendmail}\n")
+    r = run_cli("pipeyard", "mirror", "--providers", "maven,sonar,sendmail", "--from", f"{registry.address}/pipeyard",
+                "--to", f"{second_registry.address}/devops", "--site", str(site), "--tag", "1.0.0")
+    assert r.returncode == 0, r.stderr
+    assert digest_at(second_registry, "devops/maven-provider", "1.0.0") == released["maven"].digest
+    assert digest_at(second_registry, "devops/sonar-provider", "1.0.0") == released["sonar"].digest
+    assert digest_at(second_registry, "devops/sendmail", "1.0.0") == released["sendmail"].digest
+    assert digest_at(second_registry, "devops/maven", "1.0.0") is None
+    assert f"-> {second_registry.address}/devops/maven-provider:1.0.0" in r.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--to", "127.0.0.1:1/x"], "give either --list FILE or --providers NAMES"),
+    (["--providers", "maven", "--list", "x.txt", "--to", "127.0.0.1:1/x"], "give either --list FILE or --providers"),
+    (["--providers", "maven", "--to", "127.0.0.1:1/x"], "--providers needs --from"),
+    (["--providers", "gradle", "--from", "127.0.0.1:1/p", "--to", "127.0.0.1:1/x"], "gradle"),
+    (["--providers", "maven", "--from", "127.0.0.1:1/p", "--tag", "a b", "--to", "127.0.0.1:1/x"], "not a valid tag"),
+])
+def test_cli_mirror_refuses_a_mixed_or_incomplete_request(args: list[str], says: str) -> None:
+    r = run_cli("pipeyard", "mirror", *args)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and "Traceback" not in r.stderr

@@ -264,6 +264,8 @@ def test_caches_are_keyed_on_the_lockfiles_in_the_inputs_paths(outputs):
     # The release jobs refresh the plain key of the default branch the others fall back to.
     assert classic[".maven-deploy"]["cache"][1] == {"key": "maven-$CI_DEFAULT_BRANCH", "policy": "push",
                                                     "paths": ["$MAVEN_LOCAL_REPOSITORY/"]}
+    # ... and save what they download (the deploy plugin) under the pom's key, for the next pipeline.
+    assert "policy" not in classic[".maven-deploy"]["cache"][0]
     _, body = _component(outputs, "maven")
     assert body["$[[ inputs.job-prefix ]]build"]["variables"]["MAVEN_LOCAL_REPOSITORY"] == \
         "$[[ inputs.local-repository ]]"

@@ -28,14 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from pipeyard_gitops.git import Git, GitFailure, display_url, explain, race_kind
 from pipeyard_gitops.mergerequest import MergeRequestTarget, ensure_merge_request
 from pipeyard_gitops.order import Pin, Verdict, compare
 from pipeyard_gitops.values import Deployed, check_image_block, deployed, pin_image
 from pipeyard_gitops.yamledit import Document, Editor
-from pipeyard_kit import configrepo
+from pipeyard_kit import configrepo, yamlio
 from pipeyard_kit.configrepo import Source
 from pipeyard_kit.errors import ConfigError, RemoteError
 from pipeyard_kit.refs import ImageRef
@@ -235,11 +233,7 @@ def _missing_values(git: Git, req: BumpRequest) -> ConfigError:
 def _load(text: str | None, where: str) -> object:
     if text is None:
         return {}
-    try:
-        return yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML ({str(exc).splitlines()[0]})",
-                          fix="fix the file in the config repository") from None
+    return yamlio.load(text, where, error=ConfigError) or {}
 
 
 def _deployed(req: BumpRequest, base: str | None, env_data: object) -> Deployed:
@@ -338,6 +332,12 @@ def _commit(git: Git, req: BumpRequest, change: Change) -> str:
 
 def _checkout(git: Git, branch: str, *, fix: str) -> None:
     if not git.fetch(branch):
+        if not git.run("ls-remote", "--heads", "origin").strip():
+            # No branch at all: an empty repository, or a URL that is no git repository (a proxy's login
+            # page answers git's dumb-HTTP fallback with 200 and no refs).
+            raise ConfigError(f"{display_url(git.url)} lists no branch at all: it is empty, or not a git "
+                              "repository", fix="check GITOPS_REPO_URL (the config repository's HTTPS clone URL) "
+                                                "and that GITOPS_TOKEN may read it")
         raise ConfigError(f"the config repository {display_url(git.url)} has no branch '{branch}'", fix=fix)
     git.run("checkout", "-q", "-f", "-B", WORK_BRANCH, f"refs/remotes/origin/{branch}")
     git.run("clean", "-q", "-f", "-d")
@@ -399,9 +399,9 @@ def _proposal(git: Git, req: BumpRequest, tip: str | None) -> Pin | None:
         return None
     ref = f"refs/remotes/origin/{req.mr_branch}"
     try:
-        env = yaml.safe_load(git.run("show", f"{ref}:{req.values_path}"))
+        env = yamlio.load(git.run("show", f"{ref}:{req.values_path}"), req.values_path, error=ConfigError)
         base_text = git.run("show", f"{ref}:{req.base_values_path}")
-    except (GitFailure, yaml.YAMLError):
+    except (GitFailure, ConfigError):
         return None
     try:
         return _deployed(req, base_text, env).pin

@@ -56,6 +56,11 @@ def _environments(settings: settings_mod.Settings, problems: list[str]) -> tuple
             problem = configrepo.env_name_problem(name, setting)
             if problem:
                 problems.append(problem)
+    unknown = [e for e in protected if e not in environments and not configrepo.env_name_problem(e, "")]
+    if unknown and environments and not any(configrepo.env_name_problem(e, "") for e in environments):
+        # A typo here (prd for prod) would leave the real environment unprotected: refused, never ignored.
+        problems.append(f"GITOPS_PROTECTED_ENVIRONMENTS names {', '.join(unknown)}, which GITOPS_ENVIRONMENTS "
+                        f"({', '.join(environments)}) does not know: fix the name, or add it to GITOPS_ENVIRONMENTS")
     return environments, protected
 
 

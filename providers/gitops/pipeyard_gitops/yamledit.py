@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from pipeyard_kit import yamlio
 from pipeyard_kit.errors import ConfigError
 
 Path_ = tuple[str | int, ...]
@@ -57,8 +58,8 @@ class Document:
     def __init__(self, text: str, *, where: str):
         self.text = text
         self.where = where
+        self.data = yamlio.load(text, where, loader=yaml.SafeLoader, error=ConfigError)
         try:
-            self.data = yaml.safe_load(text)
             events = list(yaml.parse(text, Loader=yaml.SafeLoader))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -250,8 +251,8 @@ class Editor:
         for splice in sorted(self.splices, key=lambda s: (s.start, s.order), reverse=True):
             text = text[:splice.start] + splice.text + text[splice.end:]
         try:
-            after = yaml.safe_load(text)
-        except yaml.YAMLError:
+            after = yamlio.load(text, self.doc.where, loader=yaml.SafeLoader, error=ConfigError)
+        except ConfigError:
             after = None
         if after != self.expected:
             raise ConfigError(f"{self.doc.where}: the edit would change more than the keys gitops-bump owns",

@@ -17,6 +17,8 @@ git init -q --bare -b main "$work/srv/config.git"
 git -C "$work/srv/config.git" config http.receivepack true
 git init -q -b main "$work/seed"
 mkdir -p "$work/seed/apps/orders"
+# values.yaml names the repository: gitops-bump refuses to pin a digest it cannot check against it.
+printf 'image:\n  repository: harbor.example.com/shop/orders\n' > "$work/seed/apps/orders/values.yaml"
 printf 'image:\n  tag: "latest"\n  digest: ""\n' > "$work/seed/apps/orders/values-dev.yaml"
 git -C "$work/seed" add -A
 git -C "$work/seed" -c user.name=smoke -c user.email=smoke@example.com commit -q -m seed

@@ -122,7 +122,7 @@ def test_yaml_that_cannot_be_edited_safely_names_the_line_and_the_change(text, l
     ("replicaCount: 1\n", "has no image.tag key"),
     ("image:\n  repository: harbor.example.com/shop/orders\n", "has no image.tag key"),
     ("image: harbor.example.com/shop/orders:1\n", "image: is not a block of keys"),
-    ("image:\n  tag: [1\n", "is not valid YAML at line 3 (expected ',' or ']'"),
+    ("image:\n  tag: [1\n", ":3:1: not valid YAML (expected ',' or ']'"),
 ])
 def test_a_values_file_without_an_image_block_names_the_file(text, says):
     with pytest.raises(ConfigError) as err:

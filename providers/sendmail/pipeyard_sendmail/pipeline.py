@@ -139,9 +139,13 @@ class _Refused(Exception):
 
 def collect(url: str, project_id: str, pipeline_id: int, *, token: str | None = None, job_token: str | None = None,
             timeout: float = 30, verify: bool | str = True, current_job: int | None = None,
-            env: dict[str, str] | None = None) -> PipelineReport:
+            env: dict[str, str] | None = None, url_setting: str = "CI_SERVER_URL") -> PipelineReport:
     env = env or {}
-    where = f"GitLab at {url}"
+    where = f"GitLab at {url} ({url_setting})"
+    step = f"projects/{project_id}"
+
+    def check(attributes: Any, shape: Any) -> dict[str, Any]:
+        return kit_gitlab.checked(attributes, shape, url=url, call=step, setting=url_setting)
 
     def client(private: str | None, job: str | None = None) -> Any:
         return kit_gitlab.client(url, private, job_token=job, timeout=timeout, retry=False,
@@ -154,9 +158,15 @@ def collect(url: str, project_id: str, pipeline_id: int, *, token: str | None = 
     try:
         try:
             project = reader.projects.get(project_id)
+            check(project.attributes, kit_gitlab.PROJECT)
+            step = f"projects/{project_id}/pipelines/{pipeline_id}"
             pipeline = project.pipelines.get(pipeline_id)
-            jobs = [_job(j.attributes) for j in pipeline.jobs.list(get_all=True, per_page=100)]
-            jobs += [_bridge(b.attributes) for b in pipeline.bridges.list(get_all=True, per_page=100)]
+            check(pipeline.attributes, kit_gitlab.PIPELINE)
+            step += "/jobs"
+            jobs = [_job(check(j.attributes, kit_gitlab.JOB)) for j in pipeline.jobs.list(get_all=True, per_page=100)]
+            step = step.replace("/jobs", "/bridges")
+            jobs += [_bridge(check(b.attributes, kit_gitlab.BRIDGE))
+                     for b in pipeline.bridges.list(get_all=True, per_page=100)]
         except (gitlab.exceptions.GitlabAuthenticationError, gitlab.exceptions.GitlabGetError,
                 gitlab.exceptions.GitlabListError) as exc:
             code = getattr(exc, "response_code", None)
@@ -172,6 +182,10 @@ def collect(url: str, project_id: str, pipeline_id: int, *, token: str | None = 
                           "its job token documentation, and a private project answers 404)",
                           fix="set GITLAB_TOKEN (or GITLAB_TOKEN_FILE) to a token with read_api scope, e.g. a "
                               "project access token with the Reporter role") from None
+    except gitlab.exceptions.GitlabParsingError:
+        raise RemoteError(f"{where} answered {step} with something that is not GitLab's JSON",
+                          fix=f"check that {url_setting} is GitLab's base URL (e.g. https://gitlab.example.com), "
+                              "not a proxy or a login page") from None
     except gitlab.exceptions.GitlabAuthenticationError:
         raise RemoteError(f"{where} rejected the token (401)",
                           fix="set GITLAB_TOKEN (or GITLAB_TOKEN_FILE) to a token with read_api scope") from None
@@ -179,18 +193,22 @@ def collect(url: str, project_id: str, pipeline_id: int, *, token: str | None = 
         if exc.response_code == 404:
             raise RemoteError(f"{where} has no pipeline {pipeline_id} in project {project_id} (or the token "
                               "cannot see it)", fix="check --project-id and --pipeline-id, and the token's access") from None
-        raise RemoteError(f"{where} failed with HTTP {exc.response_code} reading pipeline {pipeline_id}",
-                          fix="retry later, or check the server's health") from None
+        raise RemoteError(f"{where} failed with HTTP {exc.response_code} on {step}",
+                          fix=f"retry later, or check the server's health and {url_setting}") from None
     except gitlab.exceptions.GitlabError as exc:
-        raise RemoteError(f"{where} failed reading pipeline {pipeline_id} ({exc.error_message})",
-                          fix="retry later, or check the server's health") from None
+        detail = " ".join(str(exc.error_message).split())[:200]
+        raise RemoteError(f"{where} failed on {step} ({exc.response_code or 'error'}: {detail})",
+                          fix=f"retry later, or check the server's health and {url_setting}") from None
     except requests.exceptions.SSLError:
         raise RemoteError(f"TLS verification of {where} failed",
                           fix="add the server's CA certificate to CUSTOM_CA_CERTS") from None
     except requests.exceptions.Timeout:
         raise RemoteError(f"{where} did not answer within {timeout:g} s", fix="retry, or raise SONAR_TIMEOUT") from None
     except requests.exceptions.ConnectionError:
-        raise RemoteError(f"cannot reach {where}", fix="check --gitlab-url (CI_SERVER_URL)") from None
+        raise RemoteError(f"cannot reach {where}", fix=f"check {url_setting} and that the runner can reach it") from None
+    except requests.exceptions.RequestException as exc:
+        raise RemoteError(f"{where} failed on {step} ({type(exc).__name__})",
+                          fix=f"check {url_setting}: GitLab's base URL, e.g. https://gitlab.example.com") from None
     return PipelineReport(
         project_path=project.attributes.get("path_with_namespace", str(project_id)),
         project_url=project.attributes.get("web_url", ""), pipeline_id=int(p.get("id", pipeline_id)),

@@ -350,7 +350,7 @@ class Collector:
         try:
             return self.client.json("api/components/show", {"component": self.key}).get("component") or {}
         except SonarNotFound:
-            raise RemoteError(f"SonarQube at {self.client.base_url} has no project '{self.key}'",
+            raise RemoteError(f"{self.client.where} has no project '{self.key}'",
                               fix="set PROJECT_NAME (--sonar-project-id) to the project key shown in SonarQube's "
                                   "Project Information, and check the token may browse it") from None
 

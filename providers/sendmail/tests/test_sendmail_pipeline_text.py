@@ -108,7 +108,7 @@ def test_flags_and_wrong_token(gitlab_stub, smtp_server):
     r = run_cli("send-mail", "pipeline", f"--gitlab-url={gl.url}", "--project-id=acme/billing", "--pipeline-id=1001",
                 env=env)
     assert r.returncode == 1
-    assert f"GitLab at {gl.url} rejected the token (401)" in r.stderr and "GITLAB_TOKEN" in r.stderr
+    assert f"GitLab at {gl.url} (--gitlab-url) rejected the token (401)" in r.stderr and "GITLAB_TOKEN" in r.stderr
     assert "glpat-wrong" not in r.stderr and smtp.messages == []
 
 

@@ -233,8 +233,8 @@ def test_bad_recipient_fails_before_any_network_call(sonar, smtp_server):
     stub = sonar("10.7")
     smtp = smtp_server()
     r = run_cli(*design_args(stub.url, to="dev-team@example.com;not-an-address"), env=env_for(smtp))
-    assert r.returncode == 1
-    assert "EMAIL_TO_LIST (flag) has invalid address(es) not-an-address" in r.stderr
+    assert r.returncode == 2
+    assert "--email-to has invalid address(es) not-an-address" in r.stderr
     assert stub.state.calls() == 0 and smtp.handler.data_calls == 0
 
 
@@ -252,7 +252,7 @@ def test_sonar_server_error(sonar, smtp_server):
     smtp = smtp_server()
     r = run_cli(*design_args(stub.url), env=env_for(smtp))
     assert r.returncode == 1
-    assert f"SonarQube at {stub.url} failed with HTTP 500 on api/measures/component" in r.stderr
+    assert f"SonarQube at {stub.url} (SONAR_INTERNAL_ADDR) failed with HTTP 500 on api/measures/component" in r.stderr
     assert r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
     assert smtp.messages == []
 
@@ -262,8 +262,8 @@ def test_sonar_timeout(sonar, smtp_server):
     smtp = smtp_server()
     r = run_cli(*design_args(stub.url), env=env_for(smtp, SONAR_TIMEOUT="1"))
     assert r.returncode == 1
-    assert f"SonarQube at {stub.url} did not answer api/issues/search within 1 s" in r.stderr
-    assert "SONAR_INTERNAL_ADDR (--sonar-internal-url)" in r.stderr
+    assert f"SonarQube at {stub.url} (SONAR_INTERNAL_ADDR) did not answer api/issues/search within 1 s" in r.stderr
+    assert "check that SONAR_INTERNAL_ADDR points at a healthy server" in r.stderr
     assert smtp.messages == []
 
 
@@ -272,7 +272,7 @@ def test_wrong_sonar_token(sonar, smtp_server):
     smtp = smtp_server()
     r = run_cli(*design_args(stub.url), env=env_for(smtp, SONAR_TOKEN="squ_wrong_token"))
     assert r.returncode == 1
-    assert f"SonarQube at {stub.url} rejected the token (401 on " in r.stderr and "SONAR_TOKEN" in r.stderr
+    assert f"SonarQube at {stub.url} (SONAR_INTERNAL_ADDR) rejected the token (401 on " in r.stderr and "SONAR_TOKEN" in r.stderr
     assert "squ_wrong_token" not in r.stderr
     assert smtp.messages == []
 
@@ -313,7 +313,7 @@ def test_inline_must_be_an_image(sonar, smtp_server, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("x")
     r = run_cli(*design_args(stub.url), f"--inline={notes}", env=env_for(smtp))
-    assert r.returncode == 1 and "is not an image" in r.stderr and stub.state.calls() == 0
+    assert r.returncode == 2 and "is not a PNG, JPEG, GIF or WebP image" in r.stderr and stub.state.calls() == 0
 
 
 def test_template_override(sonar, smtp_server, tmp_path):

@@ -12,7 +12,7 @@ import click
 from pipeyard_kit import options, settings, trust
 from pipeyard_kit.console import run_main, setup_logging
 from pipeyard_kit.sonarqube.client import SonarClient
-from pipeyard_sonar import gate, scan, scanners
+from pipeyard_sonar import arguments, gate, scan, scanners
 
 PROVIDER = "sonar"
 log = logging.getLogger("pipeyard.sonar")
@@ -44,6 +44,8 @@ def sonar_scan(dry_run: bool, skip_scan: bool, report_task: Path | None, poll_in
     Writes sonar-gate.json and sonar-gate.env (dotenv) and exits non-zero when
     the gate is ERROR, unless SONAR_QUALITY_GATE_ALLOW_FAILURE=true.
     """
+    own = [o for p in click.get_current_context().command.params for o in (*p.opts, *p.secondary_opts)]
+    arguments.refuse_lookalikes(scanner_args, own)
     cwd = Path.cwd()
     resolved = settings.load(PROVIDER, overrides=options.overrides(setting_flags))
 
@@ -59,7 +61,8 @@ def sonar_scan(dry_run: bool, skip_scan: bool, report_task: Path | None, poll_in
         scan.bind(plan, choice, resolved, os.environ, cwd, dry_run=dry_run)
         if dry_run:
             click.echo(plan.shown())
-            click.echo("# SONAR_TOKEN is passed in the scanner's environment", err=True)
+            click.echo("# SONAR_TOKEN, and any credential given as an argument, reach the scanner in its "
+                       "environment (SONAR_TOKEN, SONAR_SCANNER_JSON_PARAMS)", err=True)
             return
         scan.run_scan(plan, cwd)
     elif dry_run:

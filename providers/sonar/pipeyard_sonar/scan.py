@@ -25,12 +25,11 @@ from pathlib import Path
 from pipeyard_kit import trust
 from pipeyard_kit.errors import ConfigError, PipeyardError
 from pipeyard_kit.settings import Settings
-from pipeyard_sonar import maven, scanner_cli, scanners
+from pipeyard_sonar import arguments, maven, scanner_cli, scanners
 
 log = logging.getLogger("pipeyard.sonar")
 
 REPORT_TASK = Path(".scannerwork") / "report-task.txt"
-_SECRET_PROPS = re.compile(r"^(-Dsonar\.(token|login|password|scanner\.(truststore|keystore|proxy)Password)=).*$", re.IGNORECASE)
 _SKIP_DIRS = {"node_modules", "target", ".git", ".scannerwork", "build", "dist", ".venv"}
 
 
@@ -47,6 +46,7 @@ class ScanPlan:
     report_task: Path = REPORT_TASK
     kind: str = "pysonar"  # pysonar | custom (pysonar-compatible) | cli | maven
     prefix: list[str] = field(default_factory=list)  # maven: its options and the plugin goal
+    secrets: list[str] = field(default_factory=list, repr=False)  # values no log may show
 
     @property
     def argv(self) -> list[str]:
@@ -60,8 +60,8 @@ class ScanPlan:
         return [self.executable, *self.prefix, *args]
 
     def shown(self) -> str:
-        """The command as a log may show it: secrets that someone put in options are masked."""
-        return shlex.join(_SECRET_PROPS.sub(r"\1********", a) for a in self.argv)
+        """The command as a log may show it: any credential someone put in an option is masked."""
+        return shlex.join(arguments.shown(self.argv, self.secrets))
 
 
 def _properties_file_keys(cwd: Path) -> set[str]:
@@ -213,6 +213,10 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
             defaults[prop] = env[var]
 
     opts, passthrough = _split_opts(settings.get("SONAR_SCANNER_OPTS") or "")
+    # Credentials given as properties or arguments reach the scanner in its environment, never its argv.
+    given = {k: opts.pop(k) for k in list(opts) if k in arguments.SECRET_PROPERTIES}
+    passthrough, from_args = arguments.split_secrets([*passthrough, *extra_args])
+    given.update(from_args)
     # Binaries named by the user win, so missing target/classes is then not our problem.
     named = "sonar.java.binaries" in opts or "sonar.java.binaries" in in_file
     defaults.update(maven_properties(cwd, require_classes=not named))
@@ -222,6 +226,7 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
     child_env: dict[str, str] = {}
     if settings.get("SONAR_TOKEN"):
         child_env["SONAR_TOKEN"] = settings["SONAR_TOKEN"]
+    child_env.update(arguments.secret_env(given, env))
     java = shutil.which("java", path=env.get("PATH"))
     if java:
         # A JRE in the image beats downloading one from the server on every job.
@@ -249,8 +254,9 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
     for key in opts:
         properties.pop(key, None)
     properties.update(opts)
-    return ScanPlan(executable="pysonar", properties=properties,
-                    passthrough=[*passthrough, *extra_args], env=child_env, report_task=report_task)
+    held = [settings.get("SONAR_TOKEN"), settings.get("MAVEN_REPO_PASSWORD"), *given.values()]
+    return ScanPlan(executable="pysonar", properties=properties, passthrough=passthrough, env=child_env,
+                    report_task=report_task, secrets=[v for v in held if v])
 
 
 def bind(plan: ScanPlan, choice: scanners.Choice, settings: Settings, env: Mapping[str, str], cwd: Path, *,
@@ -287,7 +293,8 @@ def run_scan(plan: ScanPlan, cwd: Path) -> None:
                               "SONAR_SCANNER at a pysonar-compatible executable")
     plan.report_task.unlink(missing_ok=True)  # a stale file would make the gate wait read an old task
     log.info("running %s", plan.shown())
-    log.info("the token reaches the scanner as SONAR_TOKEN in its environment, not on the command line")
+    log.info("credentials reach the scanner in its environment (SONAR_TOKEN, SONAR_SCANNER_JSON_PARAMS), "
+             "not on its command line")
     try:
         rc = subprocess.call([exe, *plan.argv[1:]], cwd=cwd, env={**os.environ, **plan.env})
     except OSError as exc:

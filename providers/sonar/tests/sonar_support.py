@@ -18,7 +18,8 @@ import json, os, sys
 args = sys.argv[1:]
 props = dict(a[2:].split("=", 1) for a in args if a.startswith("-D") and "=" in a)
 record = {{"argv": args, "cwd": os.getcwd(),
-          "env": {{k: os.environ.get(k) for k in ("SONAR_TOKEN", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}}}}
+          "env": {{k: os.environ.get(k) for k in ("SONAR_TOKEN", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+                                              "SONAR_SCANNER_JSON_PARAMS")}}}}
 with open(os.environ["SCANNER_RECORD"], "w") as fh:
     json.dump(record, fh)
 code = int(os.environ.get("SCANNER_EXIT", "0"))

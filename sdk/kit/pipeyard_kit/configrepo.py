@@ -21,13 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
+from pipeyard_kit import yamlio
 from pipeyard_kit.errors import ConfigError
 
-# libyaml's parser where PyYAML has it (Debian's python3-yaml and the PyPI wheels do): a bump reads every
+# Applications are read with libyaml's parser where PyYAML has it (yamlio.FAST_LOADER): a bump reads every
 # Application in the repository on each attempt, and the pure-Python parser made that half of its time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 APPS_DIR = "apps"
 ARGOCD_DIR = "argocd"
@@ -228,11 +226,8 @@ def read_sources(root: Path, argocd_dir: str = ARGOCD_DIR) -> list[Source]:
     found: list[Source] = []
     for rel in walk_files(root, argocd_dir):
         path = inside(root, rel, what="file")
-        try:
-            docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{rel} in the config repository is not valid YAML ({str(exc).splitlines()[0]})",
-                              fix="fix the file in the config repository") from None
+        docs = yamlio.load_all(yamlio.read_text(path, error=ConfigError), f"{rel} in the config repository",
+                               error=ConfigError)
         for doc in docs:
             found.extend(sources_in(doc, rel))
     return found

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeyard.charts.scaffold import gitlab_protection
-from pipeyard_kit import configrepo, gitlab
+from pipeyard_kit import configrepo, gitlab, yamlio
 from pipeyard_kit.configrepo import Source
+from pipeyard_kit.errors import ModelError
 
 # GitLab's access levels (doc/api/protected_branches.md, "Valid access levels").
 NO_ACCESS = 0
@@ -53,8 +52,8 @@ def _load(root: Path, rel: str) -> Any:
     if not path.is_file():
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
+        return yamlio.load(yamlio.read_text(path), rel) or {}
+    except ModelError:
         return None
 
 

@@ -30,9 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import yaml
-
-from pipeyard_kit import configrepo
+from pipeyard_kit import configrepo, yamlio
 from pipeyard_kit.configrepo import (
     ANNOTATION_PROTECTION,
     ANNOTATION_SYNC,
@@ -45,7 +43,7 @@ from pipeyard_kit.configrepo import (
     PROJECTS_DIR,
     SYNC_WAITING,
 )
-from pipeyard_kit.errors import UsageError
+from pipeyard_kit.errors import ModelError, UsageError
 from pipeyard_kit.refs import APP_NAME, APP_NAME_MAX, REFERENCE_RE, check_repository
 from pipeyard_kit.yamlio import dump_yaml
 
@@ -353,9 +351,10 @@ def app_project(spec: ChartSpec, existing: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if existing:
         try:
-            data = yaml.safe_load(existing) or {}
-        except yaml.YAMLError:
+            data = yamlio.load(existing, "the AppProject") or {}
+        except ModelError:
             data = {}
+    data = data if isinstance(data, dict) else {}
     old = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     repos = sorted({*(old.get("sourceRepos") or []), spec.repo_url})
     namespaces = sorted({d.get("namespace") for d in old.get("destinations") or [] if isinstance(d, dict)}
@@ -382,9 +381,10 @@ def kustomization(existing: str | None, resource: str) -> str:
     data: dict[str, Any] = {}
     if existing:
         try:
-            data = yaml.safe_load(existing) or {}
-        except yaml.YAMLError:
+            data = yamlio.load(existing, "kustomization.yaml") or {}
+        except ModelError:
             data = {}
+    data = data if isinstance(data, dict) else {}
     resources_ = sorted({*(data.get("resources") or []), resource})
     data.update({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources_})
     return HEADER + dump_yaml(data)

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeyard.release.promote import Version
-from pipeyard_kit import gitlab
-from pipeyard_kit.errors import ConfigError, RemoteError
+from pipeyard_kit import gitlab, yamlio
+from pipeyard_kit.errors import ConfigError, ModelError, RemoteError
 
 Echo = Callable[[str], None]
 INSTALL = "install pipeyard[platform]"
@@ -83,11 +83,9 @@ catalog-release:
 
 def has_release_job(text: str) -> bool:
     """A job of the pipeline that has the `release:` keyword."""
-    import yaml
-
     try:
-        doc = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
+        doc = yamlio.load(text, ".gitlab-ci.yml") or {}
+    except ModelError:
         return False
     return isinstance(doc, dict) and any(isinstance(v, dict) and "release" in v for k, v in doc.items()
                                          if not str(k).startswith("."))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
+from pipeyard_kit import yamlio
 from pipeyard_kit.errors import BuildError
 
 
@@ -24,7 +23,7 @@ def rewrite(text: str, old: str, new: str) -> str:
 def registry_values(text: str) -> list[str]:
     """Every registry default a template file holds (component input, classic variables)."""
     values = []
-    for doc in yaml.safe_load_all(text):
+    for doc in yamlio.load_all(text, "a template of the bundle"):
         if not isinstance(doc, dict):
             continue
         registry = ((doc.get("spec") or {}).get("inputs") or {}).get("registry")
