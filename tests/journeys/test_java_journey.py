@@ -101,7 +101,10 @@ def world(tmp_path, app_registry) -> Iterator[World]:
             url = git.url("config")
             # The config repository names the repository b2i-build pushes to; the bumps pin its digests.
             spec = ChartSpec(app="java-app", image=f"{app_registry.address}/acme/b2i/java-app", repo_url=url)
-            git.create_repo("config", {**chart_files(spec), **argocd_files(spec, Path("/nonexistent"))})
+            # As `pipeyard chart init` prints it: prod's Application syncs from deploy/prod, which no one pushes to.
+            git.create_repo("config", {**chart_files(spec), **argocd_files(spec, Path("/nonexistent"))},
+                            branches=("deploy/prod",))
+            git.protect("config", "deploy/prod")
             yield World(nexus, sonar, git, url, jacoco, record_dir(tmp_path), app_registry.address)
     finally:
         git.stop()
@@ -213,13 +216,13 @@ def test_a_tag_deploys_the_release_and_asks_for_prod(journey_registry, helper, s
         assert world.nexus.deployed("maven-snapshots") == []
         # prod is protected: the bump waits in a merge request of the config repository.
         (request,) = api.merge_requests
-        assert request["target_branch"] == "main" and request["source_branch"] in world.git.branches("config")
+        assert request["target_branch"] == "deploy/prod" and request["source_branch"] in world.git.branches("config")
         # The git tag leads the image's tags: prod's values name the version, and the digest b2i-build pushed.
         report = _b2i_report(project)
         assert report["B2I_IMAGE"] == f"{world.app_repo}:v1.0.0@{report['B2I_DIGEST']}"
         prod = world.git.show("config", request["source_branch"], "apps/java-app/values-prod.yaml")
         assert "v1.0.0" in prod and report["B2I_DIGEST"] in prod
-        assert len(world.git.log("config")) == 1  # main untouched until someone merges
+        assert len(world.git.log("config", "deploy/prod")) == 1  # untouched until someone merges
     finally:
         api.stop()
 
