@@ -19,11 +19,15 @@ packages=(
   # JaCoCo agent, core and report (0.8.6): the stand-in jacoco-maven-plugin of pipeyard.demo.jacoco_plugin
   # is compiled against them and the stand-in Nexus serves them
   libjacoco-java
+  # the java-app example copies its runtime dependencies to target/dependency for the B2I image
+  libmaven-dependency-plugin-java
   # the browser and fonts for screenshots and for the mail preview; the full chromium is the
   # screenshot benchmark's baseline and still a supported CHROMIUM_PATH
   chromium-headless-shell chromium fonts-liberation fonts-noto-cjk fonts-wqy-microhei
   # shell scripts in images are linted
   shellcheck
+  # the B2I reproducibility test builds the same image again under another clock (libfaketime)
+  faketime
 )
 
 # Node runs gitlab-ci-local and verdaccio; keep a newer preinstalled Node if there is one.

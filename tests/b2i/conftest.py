@@ -1,5 +1,6 @@
 """B2I fixtures: the stand-in agents on a local HTTP mirror, the base image built once per session
-through the real checksum-verified download, app images, and containers run with podman."""
+through the real checksum-verified download and pushed to a session registry, app images built there
+with no engine (as the pipeline job builds them), pulled and run with podman."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import ROOT
+from pipeyard.images.containers.registry_server import LocalRegistry
+from tests.fixtures import ROOT, free_port
 
 from ..servers import loopback
 from . import standins
@@ -79,9 +81,23 @@ def podman(env: dict[str, str], *args: str, check: bool = True, timeout: float =
 
 
 @pytest.fixture(scope="session")
-def base_image(spec_path: Path) -> str:
-    """The 21-trixie base, built once through `pipeyard b2i base` from the stand-in mirror."""
-    result = b2i("base", "--config", str(spec_path), "--variant", "21-trixie")
+def session_registry(workdir: Path) -> Iterator[LocalRegistry]:
+    """The session's registry (the embedded registry's Debian docker-registry, on a free port)."""
+    with LocalRegistry(workdir / "registry", port=free_port()) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def project(session_registry: LocalRegistry) -> str:
+    """HOST:PORT/PROJECT of the session's registry, where the base and the app images go."""
+    return f"{session_registry.address}/b2itest"
+
+
+@pytest.fixture(scope="session")
+def base_image(spec_path: Path, project: str) -> str:
+    """The 21-trixie base, built once through `pipeyard b2i base` from the stand-in mirror and pushed
+    to the session registry as PROJECT/b2i-java:21-trixie (what the daemonless builds build on)."""
+    result = b2i("base", "--config", str(spec_path), "--variant", "21-trixie", "--push", "--registry", project)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -91,24 +107,44 @@ def jars(workdir: Path, classes: Path) -> dict[str, Path]:
     out = workdir / "jars"
     return {"fat": standins.fat_jar(classes, out / "hello-fat.jar"),
             "layered": standins.layered_jar(classes, out / "hello-boot.jar"),
+            "thin": standins.thin_jar(classes, out / "thin" / "target"),
             "fonts": standins.fontcheck_jar(classes, out / "fontcheck.jar")}
 
 
-def build_app(spec_path: Path, jar: Path, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return b2i("build", "--config", str(spec_path), "--jar", str(jar), "--name", name, *extra)
+def build_app(spec_path: Path, jar: Path, name: str, *extra: str, project: str | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`pipeyard b2i build`, daemonless into project (or as extra says: --engine, --registry)."""
+    target = ("--registry", project) if project else ()
+    return b2i("build", "--config", str(spec_path), "--jar", str(jar), "--name", name, *target, *extra, env=env)
+
+
+def pinned(built: subprocess.CompletedProcess[str]) -> str:
+    """REPOSITORY@DIGEST of what a daemonless build printed (REPOSITORY:TAG@DIGEST): what podman pulls."""
+    ref = built.stdout.strip().splitlines()[-1]
+    repo_tag, digest = ref.split("@")
+    return f"{repo_tag.rsplit(':', 1)[0]}@{digest}"
+
+
+def pull(env: dict[str, str], ref: str) -> str:
+    """Pull ref from the session registry (plain HTTP on a free port: not in registries.conf)."""
+    podman(env, "pull", "--tls-verify=false", ref, timeout=600)
+    return ref
 
 
 @pytest.fixture(scope="session")
-def apps(base_image: str, spec_path: Path, jars: dict[str, Path]) -> dict[str, str]:
-    """App images shared by the session: name -> local ref."""
+def apps(base_image: str, spec_path: Path, jars: dict[str, Path], project: str, podman_env: dict[str, str],
+         workdir: Path) -> dict[str, str]:
+    """App images shared by the session, built with no engine and pulled: name -> REPOSITORY@DIGEST."""
     refs = {}
     for name, jar, extra in (("hello-traced", jars["fat"], ("--tracing", "on")),
                              ("hello-plain", jars["fat"], ("--tracing", "off")),
                              ("hello-boot", jars["layered"], ()),
+                             ("hello-thin", jars["thin"], ()),
                              ("fontcheck", jars["fonts"], ("--metrics", "off"))):
-        result = build_app(spec_path, jar, name, *extra)
+        result = build_app(spec_path, jar, name, *extra, project=project,
+                           env={"PIPEYARD_CACHE_DIR": str(workdir / "cache")})
         assert result.returncode == 0, result.stderr[-3000:]
-        refs[name] = result.stdout.strip().splitlines()[-1]
+        refs[name] = pull(podman_env, pinned(result))
     return refs
 
 
@@ -129,6 +165,10 @@ class Container:
         r = podman(self.env, "logs", self.name, check=False)
         return r.stdout + r.stderr
 
+    def stop(self, timeout: int = 20) -> None:
+        """SIGTERM, as Kubernetes stops a pod: tini hands it to the JVM, which shuts down in order."""
+        podman(self.env, "stop", "-t", str(timeout), self.name, timeout=timeout + 30)
+
     def remove(self) -> None:
         podman(self.env, "rm", "-f", "-t", "1", self.name, check=False)
 
@@ -138,12 +178,14 @@ def run_app(podman_env: dict[str, str]) -> Iterator:
     started: list[Container] = []
 
     def start(image: str, *, env: dict[str, str] | None = None, memory: str | None = None,
-              args: tuple[str, ...] = ()) -> Container:
+              args: tuple[str, ...] = (), volumes: tuple[str, ...] = ()) -> Container:
         run_args: list[str] = []
         for k, v in (env or {}).items():
             run_args += ["-e", f"{k}={v}"]
         if memory:
             run_args += ["--memory", memory]
+        for volume in volumes:
+            run_args += ["-v", volume]
         c = Container(podman_env, image, run_args=tuple(run_args), args=args)
         started.append(c)
         return c

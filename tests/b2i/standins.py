@@ -215,3 +215,57 @@ def wait_http(url: str, timeout: float = 60.0) -> str:
             last = exc
             time.sleep(0.05)
     raise AssertionError(f"{url} did not answer within {timeout} s ({last})")
+
+
+def thin_jar(classes: Path, target: Path, *, dependency_bytes: int = 0, greeting: str = "1.0",
+             util: bytes = b"util=1.1-SNAPSHOT\n", class_path: bool = True) -> Path:
+    """A plain jar with its dependencies copied beside it, as `mvn package dependency:copy-dependencies`
+    leaves target/: app.jar (with class_path, a Class-Path naming them, as maven-jar-plugin's addClasspath
+    writes it) and dependency/ with a release and a snapshot jar."""
+    deps = target / "dependency"
+    if deps.exists():
+        shutil.rmtree(deps)
+    greeting_jar = f"greeting-{greeting}.jar"
+    _zip(deps / greeting_jar, {**_classes(classes, "com/example/greeting"), **_heavy(dependency_bytes)})
+    _zip(deps / "util-1.1-SNAPSHOT.jar", {"util.properties": util})
+    manifest = {"Main_Class": "com.example.demo.Hello"}
+    if class_path:
+        manifest["Class_Path"] = f"{greeting_jar} util-1.1-SNAPSHOT.jar"
+    return _zip(target / "app.jar", {"META-INF/MANIFEST.MF": _manifest(**manifest),
+                                     **_classes(classes, "com/example/demo")})
+
+
+def tiny_base(address: str, repository: str, tag: str = "21-trixie") -> str:
+    """A stand-in base image pushed to a registry: one small layer and a config shaped like the B2I base's
+    (user, entrypoint, env, variant label). Enough for the builder; nothing here runs. Returns its digest."""
+    import json
+
+    from pipeyard_kit.ocibuild.cache import LayerCache
+    from pipeyard_kit.ocibuild.layer import Entry, LayerSpec, compress, write_layer
+    from pipeyard_kit.registry import OciImage, RegistryClient, push_image
+    from pipeyard_kit.registry.oci import OCI_CONFIG, Blob, sha256_digest
+
+    work = Path(tempfile_dir())
+    (work / "os-release").write_text("PRETTY_NAME=\"stand-in base\"\n")
+    (work / "java").write_bytes(random.Random(3).randbytes(300_000))
+    cache = LayerCache(work / "cache")
+    layer = write_layer(LayerSpec("base", (Entry("etc/os-release", work / "os-release"),
+                                           Entry("usr/lib/jvm/b2i-jdk/bin/java", work / "java"))), cache, work)
+    blob = compress(layer, cache)
+    config = {"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+              "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "JAVA_HOME=/usr/lib/jvm/b2i-jdk"],
+                         "User": "10001:10001", "Entrypoint": ["/usr/bin/tini", "--"],
+                         "Cmd": ["/usr/local/bin/b2i-launch"], "WorkingDir": "/app",
+                         "Labels": {"io.pipeyard.b2i.variant": tag}},
+              "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+              "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "stand-in base"}]}
+    data = json.dumps(config, sort_keys=True).encode()
+    image = OciImage.assemble(Blob(sha256_digest(data), len(data), OCI_CONFIG, data=data), [blob])
+    push_image(RegistryClient(address, scheme="http"), repository, image, [tag])
+    return image.digest
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="b2i-tiny-base-")

@@ -1,4 +1,4 @@
-"""b2i.yaml, the agent downloads and the jar splitting: everything `pipeyard b2i` does before the engine."""
+"""b2i.yaml, the agent downloads and the jar layouts: everything `pipeyard b2i` does before an engine or a registry."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.b2i import agents, jar, launcher_path, spec
-from pipeyard.b2i.app import AppRequest, content_tag, dockerfile, validate
+from pipeyard.b2i import agents, launcher_path, spec
+from pipeyard.b2i.app import content_tag, dockerfile
+from pipeyard_kit.b2i import jar, layout
+from pipeyard_kit.b2i.request import AppRequest, validate
 from pipeyard_kit.errors import ChecksumError, ConfigError, RemoteError
+from pipeyard_kit.ocibuild.layer import FIXED_MTIME
 from tests.fixtures import ROOT
 
 from . import standins
@@ -131,43 +134,83 @@ def test_an_unknown_optional_plugin_lists_the_available_ones(mirror_files, tmp_p
 def built_jars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("jars")
     classes = standins.compile_all(work)
-    return {"fat": standins.fat_jar(classes, work / "fat.jar"), "layered": standins.layered_jar(classes, work / "boot.jar")}
+    return {"fat": standins.fat_jar(classes, work / "fat.jar"), "layered": standins.layered_jar(classes, work / "boot.jar"),
+            "thin": standins.thin_jar(classes, work / "target")}
+
+
+def _files(ctx: Path, name: str) -> list[str]:
+    return sorted(str(p.relative_to(ctx / name)) for p in (ctx / name).rglob("*") if p.is_file())
 
 
 def test_a_spring_boot_jar_splits_along_layers_idx(built_jars, tmp_path: Path) -> None:
     info = jar.inspect(built_jars["layered"])
     assert info.layered and info.start_class == "com.example.demo.Hello"
-    layers = jar.explode(info, tmp_path / "ctx")
-    assert layers == ["dependencies", "spring-boot-loader", "snapshot-dependencies", "application"]
-    files = {layer: sorted(str(p.relative_to(tmp_path / "ctx" / layer)) for p in (tmp_path / "ctx" / layer).rglob("*")
-                           if p.is_file()) for layer in layers}
-    assert files["dependencies"] == ["BOOT-INF/lib/greeting-1.0.jar"]
-    assert files["snapshot-dependencies"] == ["BOOT-INF/lib/util-1.1-SNAPSHOT.jar"]
-    assert files["spring-boot-loader"] == ["org/springframework/boot/loader/launch/JarLauncher.class"]
-    assert "BOOT-INF/classes/com/example/demo/Hello.class" in files["application"]
-    assert "META-INF/MANIFEST.MF" in files["application"]
-    mtimes = {p.stat().st_mtime for p in (tmp_path / "ctx").rglob("*")}
-    assert mtimes == {jar.FIXED_MTIME}
+    plan = layout.plan(info)
+    assert plan.kind == "layered" and plan.env == {"B2I_MAIN_CLASS": "org.springframework.boot.loader.launch.JarLauncher"}
+    names = layout.materialize(plan, tmp_path / "ctx")
+    assert names == ["dependencies", "spring-boot-loader", "snapshot-dependencies", "application"]
+    files = {name: _files(tmp_path / "ctx", name) for name in names}
+    assert files["dependencies"] == ["app/BOOT-INF/lib/greeting-1.0.jar"]
+    assert files["snapshot-dependencies"] == ["app/BOOT-INF/lib/util-1.1-SNAPSHOT.jar"]
+    assert files["spring-boot-loader"] == ["app/org/springframework/boot/loader/launch/JarLauncher.class"]
+    assert "app/BOOT-INF/classes/com/example/demo/Hello.class" in files["application"]
+    assert "app/META-INF/MANIFEST.MF" in files["application"]
+    assert {p.stat().st_mtime for p in (tmp_path / "ctx").rglob("*")} == {FIXED_MTIME}
+    # The classes the image holds, nested jars included: Hello, the greeting, the loader.
+    assert plan.class_count == 3
+
+
+def test_a_plain_jar_with_copied_dependencies_splits_releases_snapshots_and_the_jar(built_jars, tmp_path: Path) -> None:
+    info = jar.inspect(built_jars["thin"])
+    plan = layout.plan(info, layout.default_dependencies(built_jars["thin"]))
+    assert plan.kind == "thin"
+    assert [(s.name, [e.path for e in s.entries]) for s in plan.layers] == [
+        ("dependencies", ["app/lib/greeting-1.0.jar"]),
+        ("snapshot-dependencies", ["app/lib/util-1.1-SNAPSHOT.jar"]),
+        ("application", ["app/app.jar"])]
+    assert plan.env == {"B2I_MAIN_CLASS": "com.example.demo.Hello", "B2I_CLASSPATH": "/app/app.jar:/app/lib/*"}
+
+
+@pytest.mark.parametrize("name, snapshot", [("util-1.1-SNAPSHOT.jar", True), ("util-1.1-20240101.120000-3.jar", True),
+                                            ("util-1.1-SNAPSHOT-linux.jar", True), ("greeting-1.0.jar", False),
+                                            ("snapshot-tools-2.0.jar", False)])
+def test_snapshots_are_told_from_releases_by_their_file_name(name: str, snapshot: bool) -> None:
+    assert jar.is_snapshot(name) is snapshot
+
+
+def test_a_thin_jar_without_its_dependencies_is_refused_before_anything_runs(built_jars, tmp_path: Path) -> None:
+    lonely = tmp_path / "alone" / "app.jar"
+    lonely.parent.mkdir()
+    lonely.write_bytes(built_jars["thin"].read_bytes())
+    with pytest.raises(ConfigError) as info:
+        validate(AppRequest(jar=lonely, name="orders"))
+    assert str(info.value).startswith(f"{lonely} names greeting-1.0.jar, util-1.1-SNAPSHOT.jar on its manifest "
+                                      "Class-Path, but they are not beside it (no target/dependency/ folder): add "
+                                      "`mvn dependency:copy-dependencies -DincludeScope=runtime`")
 
 
 def test_a_plain_jar_is_one_layer(built_jars, tmp_path: Path) -> None:
     info = jar.inspect(built_jars["fat"])
     assert not info.layered and info.main_class == "com.example.demo.Hello"
-    assert jar.explode(info, tmp_path / "ctx") == ["jar"]
-    assert (tmp_path / "ctx/jar/app.jar").read_bytes() == built_jars["fat"].read_bytes()
+    plan = layout.plan(info)
+    assert plan.kind == "jar" and plan.env == {}
+    assert layout.materialize(plan, tmp_path / "ctx") == ["application"]
+    assert (tmp_path / "ctx/application/app/app.jar").read_bytes() == built_jars["fat"].read_bytes()
 
 
 def test_the_same_jar_always_gives_the_same_dockerfile_and_tag(built_jars, tmp_path: Path) -> None:
-    request = AppRequest(jar=built_jars["layered"], name="orders", tracing="on", tz="Asia/Shanghai")
-    info = validate(request)
-    text = dockerfile("localhost/pipeyard/b2i-java:21-trixie", info, jar.explode(info, tmp_path / "a"), request)
-    assert text == dockerfile("localhost/pipeyard/b2i-java:21-trixie", info, jar.explode(info, tmp_path / "b"), request)
-    assert text.splitlines()[2:6] == ["COPY dependencies/ /app/", "COPY spring-boot-loader/ /app/",
-                                      "COPY snapshot-dependencies/ /app/", "COPY application/ /app/"]
+    checked = validate(AppRequest(jar=built_jars["layered"], name="orders", tracing="on", tz="Asia/Shanghai"))
+    names = [s.name for s in checked.layout.layers]
+    text = dockerfile("localhost/pipeyard/b2i-java:21-trixie", checked, names)
+    again = validate(AppRequest(jar=built_jars["layered"], name="orders", tracing="on", tz="Asia/Shanghai"))
+    assert text == dockerfile("localhost/pipeyard/b2i-java:21-trixie", again, names)
+    assert text.splitlines()[2:6] == ["COPY dependencies/ /", "COPY spring-boot-loader/ /",
+                                      "COPY snapshot-dependencies/ /", "COPY application/ /"]
     assert ('ENV B2I_APP_NAME="orders" B2I_TRACING="on" B2I_METRICS="on" '
-            'B2I_MAIN_CLASS="org.springframework.boot.loader.launch.JarLauncher" TZ="Asia/Shanghai"') in text
-    tag = content_tag(info, "sha256:base", text)
-    assert tag == content_tag(info, "sha256:base", text) != content_tag(info, "sha256:newbase", text)
+            'B2I_MAIN_CLASS="org.springframework.boot.loader.launch.JarLauncher" TZ="Asia/Shanghai" '
+            'B2I_APP_PORT="8080" B2I_CLASS_COUNT="3" B2I_APP_ID=') in text
+    tag = content_tag(checked, "sha256:base", text)
+    assert tag == content_tag(checked, "sha256:base", text) != content_tag(checked, "sha256:newbase", text)
 
 
 def test_a_bad_build_request_reports_every_problem(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The B2I base and app images for real: built with the stand-in agents from the local mirror, run with podman."""
+"""The B2I base and app images for real: the base built with the stand-in agents from the local mirror,
+the apps built on it with no engine (the daemonless path the pipeline job takes), pulled and run with podman."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.fixtures import free_port
 
-from .conftest import b2i, build_app, podman
+from .conftest import b2i, build_app, pinned, podman, pull
 from .standins import wait_http
 
 pytestmark = pytest.mark.images
@@ -84,9 +85,25 @@ def test_a_layered_spring_boot_jar_runs_exploded(run_app, apps, podman_env) -> N
     assert body.startswith("hello hello-boot build=v1") and "loader=exploded" in body
     listing = c.exec("ls", "/app", "/app/BOOT-INF/lib").stdout.split()
     assert {"BOOT-INF", "META-INF", "org", "greeting-1.0.jar", "util-1.1-SNAPSHOT.jar"} <= set(listing)
-    history = podman(podman_env, "history", "--format", "{{.CreatedBy}}", apps["hello-boot"]).stdout
-    copies = [line for line in history.splitlines() if "COPY" in line]
-    assert len(copies) >= 4 + 2, "dependencies, loader, snapshots and application are separate layers"
+    history = podman(podman_env, "history", "--format", "{{.CreatedBy}}", apps["hello-boot"]).stdout.splitlines()
+    # Newest first: the app's four layers on top of the base's.
+    assert history[:4] == ["pipeyard b2i: application layer", "pipeyard b2i: snapshot-dependencies layer",
+                           "pipeyard b2i: spring-boot-loader layer", "pipeyard b2i: dependencies layer"]
+    # Root owns the app's files, and the app's user reads them: nothing in /app is writable by the app.
+    assert c.exec("sh", "-c", "find /app -newer /etc/hostname -o ! -user root | head -1").stdout == ""
+    assert c.exec("stat", "-c", "%a %U %Y", "/app/BOOT-INF/lib/greeting-1.0.jar").stdout.split() == \
+        ["644", "root", "315532800"]
+
+
+def test_a_plain_jar_with_its_dependencies_runs_on_its_class_path(run_app, apps) -> None:
+    c, _, _, body = start_hello(run_app, apps["hello-thin"])
+    assert body.startswith("hello hello-thin build=v1") and "loader=plain" in body
+    assert sorted(c.exec("ls", "/app/lib").stdout.split()) == ["greeting-1.0.jar", "util-1.1-SNAPSHOT.jar"]
+    pid = c.exec("cat", "/tmp/b2i-app.pid").stdout.strip()
+    command = c.exec("jcmd", pid, "VM.command_line").stdout
+    assert "java_command: com.example.demo.Hello" in command
+    # The JVM expands lib/* itself (the launcher runs with globbing off).
+    assert "java_class_path (initial): /app/app.jar:/app/lib/greeting-1.0.jar:/app/lib/util-1.1-SNAPSHOT.jar" in command
 
 
 def test_a_plain_fat_jar_runs(run_app, apps) -> None:
@@ -94,17 +111,31 @@ def test_a_plain_fat_jar_runs(run_app, apps) -> None:
     assert "build=v1" in body and "loader=plain" in body
 
 
-def test_heap_follows_the_memory_limit(run_app, apps) -> None:
-    _, _, _, body = start_hello(run_app, apps["hello-plain"])
-    unlimited = int(re.search(r"maxHeap=(\d+)", body).group(1))
+def test_the_memory_calculator_sizes_the_jvm_from_the_container_limit(run_app, apps, podman_env) -> None:
     port = free_port()
-    c2 = run_app(apps["hello-plain"], memory="512m",
-                 env={"PORT": str(port), "B2I_APP_PORT": str(port), "B2I_METRICS": "off"})
-    body2 = wait_http(f"http://127.0.0.1:{port}/")
-    heap = int(re.search(r"maxHeap=(\d+)", body2).group(1))
-    assert 300 * 2**20 < heap <= 384 * 2**20 < unlimited
-    assert "-Xmx384m" in c2.exec("jcmd", c2.exec("sh", "-c", "cat /tmp/b2i-app.pid").stdout.strip(),
-                                 "VM.command_line").stdout
+    c = run_app(apps["hello-plain"], memory="1g", env={"PORT": str(port), "B2I_APP_PORT": str(port),
+                                                      "B2I_METRICS": "off"})
+    body = wait_http(f"http://127.0.0.1:{port}/")
+    split = re.search(r"b2i-launch: memory: limit 1024 MiB: heap (\d+) MiB, metaspace (\d+) MiB \((\d+) classes\)",
+                      c.logs())
+    assert split, c.logs()
+    heap, metaspace, classes = (int(g) for g in split.groups())
+    # The base counted the JDK's classes when it was built; the app's come from the build (B2I_CLASS_COUNT).
+    counts = dict(line.split() for line in c.exec("cat", "/opt/b2i/class-counts").stdout.splitlines())
+    app_classes = int(c.exec("printenv", "B2I_CLASS_COUNT").stdout)
+    assert int(counts["jdk"]) > 20000 and app_classes == 2
+    assert classes == (int(counts["jdk"]) + app_classes) * 35 // 100
+    assert metaspace == -(-(classes * 5800 + 14_000_000) // 2**20)
+    assert 300 < heap < 1024 - metaspace - 250 - 240 - 10
+    command = c.exec("jcmd", c.exec("cat", "/tmp/b2i-app.pid").stdout.strip(), "VM.command_line").stdout
+    for flag in (f"-Xmx{heap}m", "-Xss1024k", f"-XX:MaxMetaspaceSize={metaspace}m", "-XX:ReservedCodeCacheSize=240m",
+                 "-XX:MaxDirectMemorySize=10m"):
+        assert flag in command, flag
+    # What the JVM reports as its maximum heap leaves out one survivor space: at most the -Xmx.
+    assert 0.8 * heap * 2**20 < int(re.search(r"maxHeap=(\d+)", body).group(1)) <= heap * 2**20
+    small = podman(podman_env, "run", "--rm", "--memory", "256m", apps["hello-plain"], check=False)
+    assert small.returncode == 1
+    assert small.stderr.startswith("b2i-launch: error: the container memory limit (256 MiB) is too small for the JVM")
 
 
 def test_report_fonts_resolve_to_liberation_and_a_cjk_font(podman_env, apps) -> None:
@@ -150,19 +181,31 @@ def test_bad_settings_stop_the_container_with_every_problem(podman_env, apps) ->
     assert "TZ='Asia/Nowhere' is not a known time zone" in result.stderr
 
 
-def test_tz_is_set_per_app(podman_env, base_image, spec_path, jars) -> None:
-    result = build_app(spec_path, jars["fat"], "hello-tz", "--tz", "Asia/Shanghai", "--metrics", "off")
+def test_tz_is_set_per_app(podman_env, base_image, spec_path, jars, project) -> None:
+    result = build_app(spec_path, jars["fat"], "hello-tz", "--tz", "Asia/Shanghai", "--metrics", "off", project=project)
     assert result.returncode == 0, result.stderr
-    out = podman(podman_env, "run", "--rm", result.stdout.split()[-1], "b2i-launch", "--exit").stdout
+    image = pull(podman_env, pinned(result))
+    out = podman(podman_env, "run", "--rm", image, "b2i-launch", "--exit").stdout
     assert out.startswith("maxHeap=")
-    assert podman(podman_env, "run", "--rm", result.stdout.split()[-1], "date", "+%Z").stdout.strip() == "CST"
+    assert podman(podman_env, "run", "--rm", image, "date", "+%Z").stdout.strip() == "CST"
 
 
-def test_the_same_jar_again_builds_nothing(base_image, spec_path, jars, apps) -> None:
-    again = build_app(spec_path, jars["fat"], "hello-traced", "--tracing", "on")
+def test_the_same_jar_again_uploads_nothing(base_image, spec_path, jars, apps, project, workdir) -> None:
+    again = build_app(spec_path, jars["fat"], "hello-traced", "--tracing", "on", project=project,
+                      env={"PIPEYARD_CACHE_DIR": str(workdir / "cache")})
     assert again.returncode == 0, again.stderr
-    assert again.stdout.strip() == apps["hello-traced"]
-    assert "is already built from this jar" in again.stderr and "STEP" not in again.stderr
+    assert pinned(again) == apps["hello-traced"]
+    assert ": nothing changed: 0 blobs uploaded" in again.stderr
+
+
+def test_the_engine_path_still_builds_into_the_local_store(podman_env, base_image, spec_path, jars, run_app) -> None:
+    built = build_app(spec_path, jars["layered"], "hello-engine", "--engine")
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert built.stdout.strip().startswith("localhost/pipeyard/b2i/hello-engine:")
+    _, _, _, body = start_hello(run_app, built.stdout.strip())
+    assert body.startswith("hello hello-engine build=v1") and "loader=exploded" in body
+    again = build_app(spec_path, jars["layered"], "hello-engine", "--engine")
+    assert again.stdout == built.stdout and "is already built from this jar" in again.stderr
 
 
 def test_a_checksum_mismatch_fails_the_base_build(spec_path, tmp_path, mirror) -> None:
@@ -191,11 +234,21 @@ def test_an_app_without_its_base_says_how_to_build_it(spec_path, jars, tmp_path)
     data = yaml.safe_load((other / "b2i.yaml").read_text())
     data["variants"]["21-unbuilt"] = {"release": "trixie", "jdk": "21", "packages": ["openjdk-21-jdk-headless"]}
     (other / "b2i.yaml").write_text(yaml.safe_dump(data))
-    result = build_app(other / "b2i.yaml", jars["fat"], "hello-x", "--variant", "21-unbuilt")
+    result = build_app(other / "b2i.yaml", jars["fat"], "hello-x", "--variant", "21-unbuilt", "--engine")
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: the B2I base image localhost/pipeyard/b2i-java:21-unbuilt is not in the "
                                      "local image store: build it first: pipeyard b2i base --variant 21-unbuilt, or pass "
                                      "--base with the published base image")
+
+
+def test_an_app_without_its_base_in_the_registry_says_how_to_publish_it(spec_path, jars, project) -> None:
+    result = build_app(spec_path, jars["fat"], "hello-x", "--variant", "17-bookworm", "--registry",
+                       project.replace("b2itest", "nobase"))
+    assert result.returncode == 1
+    target = project.replace("b2itest", "nobase")
+    assert result.stderr.strip() == (f"error: the base image {target}/b2i-java:17-bookworm is not in its registry: "
+                                     f"publish it first: pipeyard b2i base --variant 17-bookworm --push --registry "
+                                     f"{target}, or pass --base")
 
 
 def test_licensed_fonts_go_only_into_the_private_image(podman_env, base_image, spec_path, tmp_path) -> None:
@@ -215,18 +268,54 @@ def test_licensed_fonts_go_only_into_the_private_image(podman_env, base_image, s
     assert labels["io.pipeyard.b2i.licensed-fonts"] == "true"
 
 
-def test_the_jdk17_bookworm_variant_runs_apps_and_renders_fonts(podman_env, spec_path, jars, run_app) -> None:
-    result = b2i("base", "--config", str(spec_path), "--variant", "17-bookworm")
+def test_the_jdk17_bookworm_variant_runs_apps_and_renders_fonts(podman_env, spec_path, jars, run_app, project) -> None:
+    result = b2i("base", "--config", str(spec_path), "--variant", "17-bookworm", "--push", "--registry", project)
     assert result.returncode == 0, result.stderr[-3000:]
+    images = {}
     for name, jar, extra in (("hello17", jars["fat"], ("--tracing", "on")), ("fonts17", jars["fonts"], ("--metrics", "off"))):
-        built = build_app(spec_path, jar, name, "--variant", "17-bookworm", *extra)
+        built = build_app(spec_path, jar, name, "--variant", "17-bookworm", *extra, project=project)
         assert built.returncode == 0, built.stderr[-2000:]
-    c, _, metrics, body = start_hello(run_app, "localhost/pipeyard/b2i/hello17:latest", **COLLECTOR)
+        images[name] = pull(podman_env, pinned(built))
+    c, _, metrics, body = start_hello(run_app, images["hello17"], **COLLECTOR)
     assert "build=v1" in body and "jmx_config_file" in wait_http(f"http://127.0.0.1:{metrics}/metrics")
     assert len(markers(c, "skywalking")) == 1
     assert c.exec("java", "-version").stderr.startswith('openjdk version "17.')
     assert c.exec("arthas").stdout.startswith("attached to ")
     out = podman(podman_env, "run", "--rm", "-e", "JAVA_OPTS=--add-exports java.desktop/sun.font=ALL-UNNAMED",
-                 "localhost/pipeyard/b2i/fonts17:latest", "b2i-launch", "Arial", "Report", "SimSun", "报表").stdout
+                 images["fonts17"], "b2i-launch", "Arial", "Report", "SimSun", "报表").stdout
     rows = [line.split("|") for line in out.splitlines()]
     assert rows[0][2] == "Liberation Sans" and rows[1][2] == "WenQuanYi Micro Hei"
+
+
+def test_remote_debugging_answers_a_debugger_on_its_port(run_app, apps) -> None:
+    port, debug = free_port(), free_port()
+    c = run_app(apps["hello-plain"], env={"PORT": str(port), "B2I_APP_PORT": str(port), "B2I_METRICS": "off",
+                                          "B2I_DEBUG": "on", "B2I_DEBUG_PORT": str(debug)})
+    wait_http(f"http://127.0.0.1:{port}/")  # suspend=n: the app runs without waiting for a debugger
+    # The JDWP handshake (the Java Debug Wire Protocol spec): the client sends the 14 ASCII bytes, the VM echoes them.
+    with socket.create_connection(("127.0.0.1", debug), timeout=10) as s:
+        s.sendall(b"JDWP-Handshake")
+        assert s.recv(14) == b"JDWP-Handshake"
+    assert f"b2i-launch: remote debugging: JDWP on 127.0.0.1:{debug}, suspend=n" in c.logs()
+
+
+def test_a_class_data_sharing_archive_is_written_at_first_exit_and_mapped_after(run_app, apps, tmp_path) -> None:
+    volume = tmp_path / "cds"
+    volume.mkdir()
+    port = free_port()
+    env = {"PORT": str(port), "B2I_APP_PORT": str(port), "B2I_METRICS": "off", "B2I_CDS": "on"}
+    first = run_app(apps["hello-plain"], env=env, volumes=(f"{volume}:/var/lib/b2i/cds:U",))
+    wait_http(f"http://127.0.0.1:{port}/")
+    assert "class-data sharing: no archive yet" in first.logs()
+    first.stop()
+    [archive] = list(volume.glob("*.jsa"))
+    app_id = podman(first.env, "image", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}",
+                    apps["hello-plain"]).stdout
+    assert re.search(r"^B2I_APP_ID=([0-9a-f]{16})$", app_id, re.M).group(1) in archive.name
+    assert archive.name.startswith("hello-plain-") and "-jdk21." in archive.name and archive.stat().st_size > 1 << 20
+    second = run_app(apps["hello-plain"], env=env, volumes=(f"{volume}:/var/lib/b2i/cds:U",))
+    wait_http(f"http://127.0.0.1:{port}/")
+    assert f"class-data sharing: mapping /var/lib/b2i/cds/{archive.name}" in second.logs()
+    # The JVM really mapped it: the archive is in the app process's memory map.
+    maps = second.exec("sh", "-c", "grep -c 'b2i/cds/.*\\.jsa' /proc/$(cat /tmp/b2i-app.pid)/maps").stdout
+    assert int(maps.strip()) >= 1

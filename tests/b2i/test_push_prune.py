@@ -1,4 +1,4 @@
-"""`pipeyard b2i build --push` into a real registry, and `pipeyard b2i prune` there and on a loopback Harbor."""
+"""`pipeyard b2i build --engine --push` into a real registry, and `pipeyard b2i prune` there and on a loopback Harbor."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_a_new_jar_pushes_only_the_app_layer_and_prune_keeps_the_running_tag(
         classes = standins.compile_all(workdir / f"rebuild-{label}", label)
         jar = standins.layered_jar(classes, workdir / f"rebuild-{label}" / "orders.jar")
         offset = registry.log_offset()
-        result = build_app(spec_path, jar, "orders", "--push", "--registry", target)
+        result = build_app(spec_path, jar, "orders", "--engine", "--push", "--registry", target)
         assert result.returncode == 0, result.stderr[-2000:]
         refs.append(result.stdout.split()[-1])
         m = PUSHED.search(result.stderr)
@@ -49,7 +49,7 @@ def test_a_new_jar_pushes_only_the_app_layer_and_prune_keeps_the_running_tag(
     assert pushes[0][0] == pushes[0][1] > 2
     assert pushes[1] == (2, 2) and pushes[2] == (2, 2)
 
-    again = build_app(spec_path, jar, "orders", "--push", "--registry", target)
+    again = build_app(spec_path, jar, "orders", "--engine", "--push", "--registry", target)
     assert again.returncode == 0 and "nothing changed: 0 blobs uploaded" in again.stderr
 
     base = b2i("base", "--config", str(spec_path), "--push", "--registry", target)

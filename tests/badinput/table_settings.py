@@ -64,6 +64,10 @@ TARGETS = [
     Target("gitops", ("gitops-bump",), env={"GITOPS_REPO_URL": "{closed}/config.git", "GITOPS_ENVIRONMENT": "dev",
                                             "GITOPS_IMAGE": "registry.example.com/shop/orders:1.0.0",
                                             "GITOPS_APP": "orders"}),
+    # No jar in the work folder: every bad setting is named before the jar is looked for.
+    Target("b2i", ("b2i-build",), env={"B2I_APP_REGISTRY": "127.0.0.1:9/apps",
+                                        "B2I_BASE_IMAGE": "127.0.0.1:9/pipeyard/b2i-java:21-trixie",
+                                        "CI_PROJECT_NAME": "orders"}),
 ]
 
 

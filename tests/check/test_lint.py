@@ -66,7 +66,7 @@ def test_include_of_a_template_that_does_not_exist(tmp_path):
     out = lint(path)
     assert out.returncode == 1
     assert "include of component 'gradle', a template that doesn't exist" in out.stderr
-    assert "available components: chrome-headless, gitops, maven, npm, sendmail, sonar" in out.stderr
+    assert "available components: b2i, chrome-headless, gitops, maven, npm, sendmail, sonar" in out.stderr
     path = _write(tmp_path, """
         include:
           - project: platform/pipeyard

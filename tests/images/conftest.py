@@ -59,6 +59,7 @@ SITE_DEFAULTS = {
     "SMTP_HOST": "smtp.example.com",
     "SMTP_PORT": 587,
     "SCREENSHOT_TIMEOUT": 45,
+    "B2I_APP_REGISTRY": "harbor.example.com/apps",
 }
 
 

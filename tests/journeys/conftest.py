@@ -81,3 +81,17 @@ def helper(eng) -> str:
 @pytest.fixture(scope="session")
 def scratch(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("journeys")
+
+
+@pytest.fixture(scope="session")
+def app_registry(scratch: Path) -> Iterator:
+    """The registry the pipelines push app images to (Debian's docker-registry on a free port), holding a
+    stand-in of the B2I base at pipeyard/b2i-java:21-trixie: the journeys never run the app image
+    (tests/b2i does), they build and pin it."""
+    from pipeyard.images.containers.registry_server import LocalRegistry
+    from tests.b2i.standins import tiny_base
+    from tests.fixtures import free_port
+
+    with LocalRegistry(scratch / "app-registry", port=free_port()) as reg:
+        tiny_base(reg.address, "pipeyard/b2i-java")
+        yield reg

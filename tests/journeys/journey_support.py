@@ -33,7 +33,7 @@ from pipeyard.model.site import find_site, load_site
 from tests.fixtures import ROOT, free_port
 from tests.pipelines.workflow_rules import creates_pipeline
 
-PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops")
+PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops", "b2i")
 # What `pipeyard publish` pushes on the default branch: the version, its major and latest.
 PUBLISHED_TAGS = ("1.0.0", "1", "latest")
 COMPONENT = "gitlab.example.com/platform/pipeyard"

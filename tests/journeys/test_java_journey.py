@@ -1,18 +1,19 @@
 """examples/java-app's pipelines, whole and for real, in gitlab-ci-local inside the published images.
 
 - push to the default branch: build -> test (JUnit and JaCoCo of every module) -> Sonar scan and
-  gate -> deploy to Nexus -> the gitops bump into a real git server;
+  gate -> deploy to Nexus -> the app image built from the jar with no daemon and pushed to a real
+  registry -> the gitops bump of exactly that digest into a real git server;
 - merge request: the same build, test and scan, in one pipeline only;
-- tag: the release build deployed to the Nexus releases repository, and prod's bump as a merge
-  request in the config repository;
+- tag: the release build deployed to the Nexus releases repository, its app image tagged with the git
+  tag, and prod's bump as a merge request in the config repository;
 - schedule: only the Sonar report mail, delivered to a real SMTP server.
 
 JaCoCo is switched on by the provider through the mirror, with no pom edit: the stand-in Nexus
 serves a stand-in of jacoco-maven-plugin (pipeyard.demo.jacoco_plugin) on Debian's JaCoCo, under
 the version a site would name in MAVEN_JACOCO_VERSION. The scan uses the recording scanner
 (SonarQube cannot run here): the tests read the properties it received, and the gate then waits
-on the SonarQube stand-in for real. Until the B2I issue builds the app image in the pipeline, the
-"image" the bump pins is the tag that build will push, and the jar is the artifact.
+on the SonarQube stand-in for real. The app image goes to its own registry (app_registry), which
+holds a stand-in of the B2I base: the journeys build and pin the image, tests/b2i runs such images.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class World:
     config_url: str
     jacoco: str
     record: Path
+    app_registry: str  # HOST:PORT of the registry the app image goes to
+
+    @property
+    def app_repo(self) -> str:
+        return f"{self.app_registry}/acme/b2i/java-app"
 
     def variables(self, **extra: str) -> dict[str, str]:
         # Group-level CI/CD variables of a real project: the mirror's credentials, the tokens; the
@@ -77,12 +83,14 @@ class World:
             "SONAR_HOST_URL": self.sonar.url, "SONAR_TOKEN": SONAR_TOKEN,
             "SONAR_SCANNER": f"{BUILDS}/{SCANNER}", "SCANNER_RECORD": f"{RECORD_DIR}/scan.json",
             "GITOPS_REPO_URL": self.config_url, "GITOPS_TOKEN": GITOPS_TOKEN,
+            "B2I_APP_REGISTRY": f"{self.app_registry}/acme",
+            "B2I_BASE_IMAGE": f"{self.app_registry}/pipeyard/b2i-java:21-trixie",
             **extra,
         }
 
 
 @pytest.fixture
-def world(tmp_path) -> Iterator[World]:
+def world(tmp_path, app_registry) -> Iterator[World]:
     git_root = tmp_path / "git"
     git_root.mkdir()
     git = GitHttpServer(git_root, token=GITOPS_TOKEN).start()
@@ -91,9 +99,13 @@ def world(tmp_path) -> Iterator[World]:
                 SonarStub(SonarState(gate_status="OK", project=SONAR_KEY, project_name="java-app")) as sonar:
             jacoco = jacoco_plugin.install(nexus.storage)
             url = git.url("config")
-            spec = ChartSpec(app="java-app", image="registry.example.com/acme/java-app", repo_url=url)
-            git.create_repo("config", {**chart_files(spec), **argocd_files(spec, Path("/nonexistent"))})
-            yield World(nexus, sonar, git, url, jacoco, record_dir(tmp_path))
+            # The config repository names the repository b2i-build pushes to; the bumps pin its digests.
+            spec = ChartSpec(app="java-app", image=f"{app_registry.address}/acme/b2i/java-app", repo_url=url)
+            # As `pipeyard chart init` prints it: prod's Application syncs from deploy/prod, which no one pushes to.
+            git.create_repo("config", {**chart_files(spec), **argocd_files(spec, Path("/nonexistent"))},
+                            branches=("deploy/prod",))
+            git.protect("config", "deploy/prod")
+            yield World(nexus, sonar, git, url, jacoco, record_dir(tmp_path), app_registry.address)
     finally:
         git.stop()
 
@@ -127,19 +139,30 @@ def _assert_built_tested_and_scanned(run: Run, project, world: World) -> dict:
     return props
 
 
+def _b2i_report(project) -> dict[str, str]:
+    """The b2i-build job's dotenv report: what GitLab hands to the jobs that need it."""
+    return dict(line.split("=", 1) for line in (project.path / "b2i.env").read_text().splitlines())
+
+
 def test_the_push_pipeline_runs_every_job_in_the_published_images(journey_registry, helper, scratch, world):
     project = stage(scratch, "java-app", "java-push")
     run = run_pipeline(project, journey_registry, helper, world.record, world.variables())
     _assert_built_tested_and_scanned(run, project, world)
-    run.assert_passed("maven-deploy", "deploy-dev-bump")
+    run.assert_passed("maven-deploy", "b2i-build", "deploy-dev-bump")
     assert "sendmail-sonar" not in run.jobs and "deploy-prod-bump" not in run.jobs
-    # The jar went to the snapshots repository; the bump pinned the image in dev.
+    # The jar went to the snapshots repository.
     assert any(p.endswith(".jar") and "java-app/1.0.0-SNAPSHOT" in p for p in world.nexus.deployed("maven-snapshots"))
+    # The app image: the jar and the dependencies copy-dependencies left, in their own layers, pushed by
+    # the b2i job; the bump pinned in dev exactly the digest its dotenv report named.
     sha = git(project, "rev-parse", "--short=8", "HEAD")
-    assert sha in world.git.show("config", "main", "apps/java-app/values-dev.yaml")
+    report = _b2i_report(project)
+    assert report["B2I_IMAGE"] == f"{world.app_repo}:{sha}@{report['B2I_DIGEST']}"
+    pinned = world.git.show("config", "main", "apps/java-app/values-dev.yaml")
+    assert sha in pinned and report["B2I_DIGEST"] in pinned
+    assert "layer snapshot-dependencies: 2 files" in run.log and "layer application: 1 file" in run.log
     assert len(world.git.log("config")) == 2  # the seed, then the bump: pushed directly, dev is unprotected
     # Every image came from the registry, pulled as a runner pulls it.
-    for name in ("maven", "sonar", "gitops"):
+    for name in ("maven", "sonar", "b2i-builder", "gitops"):
         assert journey_registry.ref(name) in run.log
     print(f"java-app push pipeline: {run.seconds:.0f} s, {len(world.nexus.requests)} mirror requests")
 
@@ -160,7 +183,8 @@ def test_a_merge_request_runs_build_test_and_scan_once(journey_registry, helper,
     assert not creates(project, branch) and creates(project, mr)
     run = run_pipeline(project, journey_registry, helper, world.record, world.variables(**mr))
     props = _assert_built_tested_and_scanned(run, project, world)
-    assert run.jobs == {"maven-build", "maven-test", "sonar-scan"}
+    # The app image is built for the merge request too (to the commit's tag, never latest); nothing deploys it.
+    assert run.jobs == {"maven-build", "maven-test", "sonar-scan", "b2i-build"}
     assert sum(1 for line in run.log.splitlines() if line.lstrip().startswith("PASS  maven-build")) == 1
     assert props["sonar.pullrequest.key"] == "7"
     assert props["sonar.pullrequest.branch"] == "feature/greeting" and props["sonar.pullrequest.base"] == "main"
@@ -183,7 +207,7 @@ def test_a_tag_deploys_the_release_and_asks_for_prod(journey_registry, helper, s
         run = run_pipeline(project, journey_registry, helper, world.record,
                            world.variables(**tag, GITOPS_GITLAB_URL=api.url, GITOPS_PROJECT="config"))
         props = _assert_built_tested_and_scanned(run, project, world)
-        run.assert_passed("maven-deploy", "deploy-prod-bump")
+        run.assert_passed("maven-deploy", "b2i-build", "deploy-prod-bump")
         assert "deploy-dev-bump" not in run.jobs and "sendmail-sonar" not in run.jobs
         assert props["sonar.projectVersion"] == "v1.0.0"
         released = world.nexus.deployed("maven-releases")
@@ -192,9 +216,13 @@ def test_a_tag_deploys_the_release_and_asks_for_prod(journey_registry, helper, s
         assert world.nexus.deployed("maven-snapshots") == []
         # prod is protected: the bump waits in a merge request of the config repository.
         (request,) = api.merge_requests
-        assert request["target_branch"] == "main" and request["source_branch"] in world.git.branches("config")
-        assert "v1.0.0" in world.git.show("config", request["source_branch"], "apps/java-app/values-prod.yaml")
-        assert len(world.git.log("config")) == 1  # main untouched until someone merges
+        assert request["target_branch"] == "deploy/prod" and request["source_branch"] in world.git.branches("config")
+        # The git tag leads the image's tags: prod's values name the version, and the digest b2i-build pushed.
+        report = _b2i_report(project)
+        assert report["B2I_IMAGE"] == f"{world.app_repo}:v1.0.0@{report['B2I_DIGEST']}"
+        prod = world.git.show("config", request["source_branch"], "apps/java-app/values-prod.yaml")
+        assert "v1.0.0" in prod and report["B2I_DIGEST"] in prod
+        assert len(world.git.log("config", "deploy/prod")) == 1  # untouched until someone merges
     finally:
         api.stop()
 

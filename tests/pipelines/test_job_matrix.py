@@ -13,10 +13,11 @@ SCHEDULE = {"CI_PIPELINE_SOURCE": "schedule"}
 
 MATRIX = {
     # (example, branch, pipeline) -> jobs
-    ("java-app", "main", "push"): ["deploy-dev-bump", "maven-build", "maven-deploy", "maven-test", "sonar-scan"],
-    ("java-app", "feature/login", "push"): ["maven-build", "maven-test", "sonar-scan"],
-    ("java-app", "feature/login", "mr"): ["maven-build", "maven-test", "sonar-scan"],
-    ("java-app", "feature/login", "tag"): ["deploy-prod-bump", "maven-build", "maven-deploy", "maven-test",
+    ("java-app", "main", "push"): ["b2i-build", "deploy-dev-bump", "maven-build", "maven-deploy", "maven-test",
+                                   "sonar-scan"],
+    ("java-app", "feature/login", "push"): ["b2i-build", "maven-build", "maven-test", "sonar-scan"],
+    ("java-app", "feature/login", "mr"): ["b2i-build", "maven-build", "maven-test", "sonar-scan"],
+    ("java-app", "feature/login", "tag"): ["b2i-build", "deploy-prod-bump", "maven-build", "maven-deploy", "maven-test",
                                            "sonar-scan"],
     ("java-app", "main", "schedule"): ["sendmail-sonar"],
     ("node-app", "main", "push"): ["npm-build", "npm-test", "sonar-scan"],

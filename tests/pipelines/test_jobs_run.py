@@ -37,4 +37,7 @@ def test_maven_build_job_runs_its_script_and_keeps_the_jar(staged, tmp_path):
     assert (project.path / ".m2" / "repository").is_dir(), "the local repository is not under CI_PROJECT_DIR"
     jars = sorted((project.path / "app" / "target").glob("java-app-*.jar"))
     assert jars, "the job's artifact (**/target/*.jar) was not kept"
+    # copy-dependencies left the runtime dependencies beside it (junit is a test dependency), for the B2I image.
+    copied = sorted(p.name for p in (project.path / "app" / "target" / "dependency").glob("*.jar"))
+    assert copied == ["java-app-api-1.0.0-SNAPSHOT.jar", "java-app-core-1.0.0-SNAPSHOT.jar"]
     assert PASSWORD not in log

@@ -24,7 +24,7 @@ from tests.fixtures import VENV_BIN
 
 from .conftest import git, touch
 
-ALL = ["chrome-headless", "gitops", "maven", "npm", "sendmail", "sonar"]
+ALL = ["b2i", "chrome-headless", "gitops", "maven", "npm", "sendmail", "sonar"]
 
 
 def builds_and_tests(names: list[str]) -> list[str]:
@@ -294,4 +294,4 @@ def test_pipeline_problems_name_the_file_and_the_key(pipeline_text):
     assert selfci.pipeline_problems(pipeline_text) == []
     broken = pipeline_text.replace("  stage: build\n", "  stage: build\n  artefacts: {}\n", 1)
     problems = selfci.pipeline_problems(broken)
-    assert problems and problems[0].startswith(".gitlab-ci.yml: build-chrome-headless: unknown key 'artefacts'")
+    assert problems and problems[0].startswith(".gitlab-ci.yml: build-b2i: unknown key 'artefacts'")

@@ -67,7 +67,7 @@ def test_no_global_keywords_and_rules_only(outputs):
 def test_jobs_default_to_k8s_runner_and_pin_the_image(outputs):
     for name, job in _classic(outputs).items():
         assert job["tags"] == ["k8s-runner"], name
-        assert re.fullmatch(rf"\$PIPEYARD_REGISTRY/[a-z-]+:{re.escape(__version__)}", job["image"]), name
+        assert re.fullmatch(rf"\$PIPEYARD_REGISTRY/[a-z0-9-]+:{re.escape(__version__)}", job["image"]), name
         assert job["variables"]["PIPEYARD_REGISTRY"] == "127.0.0.1:5000/pipeyard"
 
 

@@ -1,8 +1,9 @@
 """B2I: a developer hands over a jar and gets a running image with diagnostics and observability.
 
 `spec` reads b2i/b2i.yaml; `agents` fetches and verifies the pinned agents; `base` builds the base
-image per variant; `jar` inspects and splits a jar into layers; `app` builds and pushes app images;
-`prune` applies the retention policy. The image's command is b2i/rootfs/usr/local/bin/b2i-launch
+image per variant; `app` builds app images through a container engine (`--engine`); `prune` applies
+the retention policy. The default app build needs no engine: it lives in the kit (pipeyard_kit.b2i),
+because the B2I provider image runs the same code in a pipeline job. The image's command is b2i/rootfs/usr/local/bin/b2i-launch
 (sh, not Python: it runs on every app start).
 """
 

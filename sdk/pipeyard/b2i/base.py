@@ -16,10 +16,10 @@ from pipeyard.b2i.agents import install_all
 from pipeyard.b2i.spec import B2ISpec, Variant
 from pipeyard.images.containers import Engine
 from pipeyard.images.progress import BuildBoard
+from pipeyard_kit.b2i.request import LABEL_PREFIX
 from pipeyard_kit.errors import UsageError
 
 FONT_SUFFIXES = (".ttf", ".ttc", ".otf")
-LABEL_PREFIX = "io.pipeyard.b2i"
 
 
 @dataclass(frozen=True)

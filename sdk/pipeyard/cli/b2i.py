@@ -96,44 +96,115 @@ def base_cmd(variants: tuple[str, ...], all_variants: bool, mirror: str | None, 
             click.echo(result.ref)
 
 
-@b2i.command("build", epilog=CREDENTIALS_HELP)
+@b2i.command("build", epilog=CREDENTIALS_HELP + " A base in another registry is read with "
+             "B2I_BASE_REGISTRY_USERNAME and B2I_BASE_REGISTRY_PASSWORD.")
 @click.option("--jar", "jar", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The app's jar.")
 @click.option("--name", "name", required=True, help="The app's name: names the image and the SkyWalking service.")
 @click.option("--tracing", type=SWITCH, default="off", show_default=True, help="SkyWalking tracing.")
 @click.option("--metrics", type=SWITCH, default="on", show_default=True, help="The JMX exporter on port 9404.")
 @click.option("--variant", metavar="NAME", help="Base variant from b2i.yaml [default: its default variant].")
 @click.option("--base", "base", type=IMAGE_REF,
-              help="A published base image to build FROM, e.g. harbor.example.com/pipeyard/b2i-java:21-trixie "
-                   "[default: the local build of --variant].")
+              help="The base image to build on, e.g. harbor.example.com/pipeyard/b2i-java:21-trixie [default: "
+                   "PROJECT/b2i-java:VARIANT in --registry, where `pipeyard b2i base --push` puts it; with --engine, "
+                   "the local build of --variant].")
+@click.option("--dependencies", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="The folder `mvn dependency:copy-dependencies` wrote, for a plain jar [default: "
+                   "target/dependency beside the jar, when there is one].")
 @click.option("--tz", metavar="ZONE", help="The app's time zone, e.g. Asia/Shanghai [default: UTC].")
 @click.option("--port", type=int, metavar="PORT", help="The port the app serves on [default: 8080].")
-@click.option("--push", is_flag=True, help="Push the image (content tag and latest) to --registry.")
 @click.option("--registry", metavar="HOST[:PORT]/PROJECT",
-              help="Where --push goes [default: the embedded registry 127.0.0.1:5000/pipeyard, started if needed].")
+              help="Where the image goes, as PROJECT/b2i/NAME [default: the embedded registry "
+                   "127.0.0.1:5000/pipeyard, started if needed].")
 @click.option("--tag", "extra_tags", multiple=True, type=IMAGE_TAG, help="Extra tag to push (repeatable).")
-@click.option("--verbose", "-v", is_flag=True, help="Print the build output of every step.")
+@click.option("--engine", is_flag=True,
+              help="Build through the container engine (Docker or Podman's service) into the local store, as on a "
+                   "laptop; without it no engine is used and the image goes straight to --registry.")
+@click.option("--push", is_flag=True, help="With --engine: push the image (content tag and latest) to --registry. "
+                                           "Without --engine the image is always pushed.")
+@click.option("--verbose", "-v", is_flag=True, help="With --engine: print the build output of every step.")
 @config_option
 @debug_option
 def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | None, base: str | None,
-              tz: str | None,
-              port: int | None, push: bool, registry: str | None, extra_tags: tuple[str, ...], verbose: bool,
-              config: Path | None) -> None:
-    """Build an app image FROM the B2I base; the same jar again is a no-op."""
-    from pipeyard.b2i.app import AppRequest, build_app, validate
+              dependencies: Path | None, tz: str | None, port: int | None, registry: str | None,
+              extra_tags: tuple[str, ...], engine: bool, push: bool, verbose: bool, config: Path | None) -> None:
+    """Build an app image on the B2I base: layered from the jar's shape, reproducible, pushed with no daemon.
+
+    The same jar on the same base gives the same digest on any machine; a new jar uploads only the
+    layers that changed; the same jar again uploads nothing. Prints the pushed image as
+    REGISTRY/PROJECT/b2i/NAME:TAG@DIGEST (with --engine: the local image).
+    """
+    from pipeyard_kit.b2i.request import AppRequest, validate
+    from pipeyard_kit.errors import UsageError
+
+    request = AppRequest(jar=jar, name=name, tracing=tracing, metrics=metrics, tz=tz, port=port,
+                         dependencies=dependencies)
+    checked = validate(request)  # every mistake reported before a registry or an engine is reached
+    try:
+        spec = _spec(config)
+    except UsageError:
+        # Outside a pipeline checkout (an app's own folder): a named base is all a daemonless build needs.
+        if engine or not base:
+            raise UsageError("outside a pipeyard checkout, b2i.yaml is not at hand to name the base image",
+                             fix="pass --base REGISTRY/PROJECT/b2i-java:VARIANT, or --config path/to/b2i.yaml") from None
+        click.echo(_build_daemonless(None, checked, variant, base, registry, extra_tags).reference)
+        return
+    chosen = spec.variant(variant)
+    if engine:
+        _build_with_engine(spec, request, chosen.name, base, push, registry, extra_tags, verbose)
+        return
+    click.echo(_build_daemonless(spec, checked, chosen.name, base, registry, extra_tags).reference)
+
+
+def _build_daemonless(spec, checked, variant: str | None, base: str | None, registry: str | None,
+                      extra_tags: tuple[str, ...]):
+    import os
+
+    from pipeyard_kit.b2i.build import Destination, build, summary
+    from pipeyard_kit.b2i.request import app_repository
+    from pipeyard_kit.ocibuild.base import resolve
+    from pipeyard_kit.registry import Reference, RegistryClient
+    from pipeyard_kit.registry.credentials import env_hint, from_env
+    from pipeyard_kit.registry.reference import default_scheme
+
+    target, client = _registry(registry)
+    echo = _echo()
+    if base:
+        base_ref = Reference.parse(base)
+    else:
+        base_ref = Reference(target.host, target.repository(spec.image.rsplit("/", 1)[-1]), variant, None,
+                             target.scheme)
+    if base_ref.api_host == target.host:
+        base_client = client
+    else:
+        base_client = RegistryClient(base_ref.api_host, scheme=base_ref.scheme or default_scheme(base_ref.api_host),
+                                     credentials=from_env("B2I_BASE_REGISTRY"),
+                                     credential_hint=env_hint("B2I_BASE_REGISTRY"))
+    resolved = resolve(base_client, base_ref, missing_fix=(
+        f"publish it first: pipeyard b2i base --variant {variant} --push --registry {target}, or pass --base"))
+    dest = Destination(client, target.host, app_repository(target.prefix, checked.request.name))
+    result = build(checked, base=resolved, base_client=base_client, dest=dest, extra_tags=extra_tags,
+                   env=os.environ, echo=echo)
+    echo(summary(result))
+    return result
+
+
+def _echo():
+    return lambda message: click.echo(message, err=True)
+
+
+def _build_with_engine(spec, request, variant: str, base: str | None, push: bool, registry: str | None,
+                       extra_tags: tuple[str, ...], verbose: bool) -> None:
+    from pipeyard.b2i.app import build_app
     from pipeyard.images.containers import engine
     from pipeyard.images.progress import BuildBoard, stderr_console
 
-    spec = _spec(config)
-    request = AppRequest(jar=jar, name=name, tracing=tracing, metrics=metrics, variant=variant, tz=tz, port=port)
-    validate(request)  # every mistake reported before the engine starts
-    spec.variant(variant)
     target = client = None
     if push:
         target, client = _registry(registry)
     console = stderr_console()
     with engine() as eng:
         with BuildBoard(console, verbose=verbose) as board:
-            result = build_app(eng, spec, request, board=board, base=base)
+            result = build_app(eng, spec, request, board=board, variant=variant, base=base)
         if not result.built:
             console.print(f"{result.ref} is already built from this jar ({result.labels['io.pipeyard.b2i.jar-sha256'][:12]}) "
                           f"with these switches: nothing to build")
@@ -142,7 +213,7 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
             from pipeyard.publish.archive import LayerCache
 
             tags = [result.tag, *extra_tags, "latest"]
-            pub.publish_images(eng.client, [pub.LocalImage(f"b2i/{name}", result.ref)], target, client, tags,
+            pub.publish_images(eng.client, [pub.LocalImage(f"b2i/{request.name}", result.ref)], target, client, tags,
                                cache=LayerCache(), echo=lambda m: console.print(m, markup=False))
     click.echo(result.ref)
 

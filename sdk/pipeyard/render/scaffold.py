@@ -18,7 +18,7 @@ from pipeyard.model.provider import load_providers, package_of
 from pipeyard_kit.errors import UsageError
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
-RESERVED = {"pipeyard", "kit", "b2i", "workflow"}
+RESERVED = {"pipeyard", "kit", "workflow"}
 # template (under render/templates/provider/) -> path in the new folder
 FILES = {
     "provider.yaml.j2": "provider.yaml",

@@ -2,8 +2,9 @@
 
 The rendered templates carry the site's registry twice over: as the `registry` input's default in
 each component (templates/<provider>.yml) and as PIPEYARD_REGISTRY in each classic include's hidden
-jobs. Only those values change; the rewritten files are parsed again to prove every one now names
-the new registry and no other line still names the old one.
+jobs; a site default that names an image in that registry (the B2I base: `base-image`,
+B2I_BASE_IMAGE) moves with it. Only those values change; the rewritten files are parsed again to
+prove every registry default now names the new registry and no other line still names the old one.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pipeyard_kit.errors import BuildError
 
 
 def rewrite(text: str, old: str, new: str) -> str:
-    pattern = re.compile(rf"^(\s*(?:default|PIPEYARD_REGISTRY):\s*)['\"]?{re.escape(old)}['\"]?\s*$", re.M)
-    return pattern.sub(lambda m: m.group(1) + new, text)
+    # An input's default or a classic variable whose whole value is the registry, or an image in it.
+    pattern = re.compile(rf"^(\s*(?:default|[A-Z][A-Z0-9_]*):\s*)(['\"]?){re.escape(old)}(/[^\s'\"]*)?\2\s*$", re.M)
+    return pattern.sub(lambda m: m.group(1) + new + (m.group(3) or ""), text)
 
 
 def registry_values(text: str) -> list[str]:
