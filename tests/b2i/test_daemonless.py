@@ -387,3 +387,17 @@ def test_through_harbor_the_base_is_mounted_across_projects_with_a_token_per_sco
         assert last.startswith(f"error: registry {harbor.address} answered 401 Unauthorized to ")
         assert "check PIPEYARD_REGISTRY_USERNAME and PIPEYARD_REGISTRY_PASSWORD" in last
         assert "Reader-Secret-1" not in refused.stderr
+
+
+def test_json_describes_the_push_on_stdout(reg, base, work) -> None:
+    first = build(jar_of(work, "layered", "described"), "described", f"{reg.address}/apps", "--json")
+    doc = json.loads(first.stdout)  # the progress lines went to stderr
+    assert doc["schema"] == "pipeyard.b2i-build/v1"
+    assert doc["image"] == f"{reg.address}/apps/b2i/described:c0ffee12@{doc['digest']}"
+    assert doc["repository"] == f"{reg.address}/apps/b2i/described" and "c0ffee12" in doc["tags"]
+    assert doc["base"]["reference"].endswith("b2i-java:21-trixie") and doc["base"]["digest"].startswith("sha256:")
+    assert doc["layers"] and all(layer["files"] > 0 for layer in doc["layers"])
+    assert doc["uploaded"] and doc["manifest_pushed"] is True
+    again = json.loads(build(jar_of(work, "layered", "described"), "described", f"{reg.address}/apps",
+                             "--json").stdout)
+    assert again["digest"] == doc["digest"] and again["uploaded"] == [] and again["manifest_pushed"] is False

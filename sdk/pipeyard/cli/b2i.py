@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pipeyard.cli.json_output import emit, json_option
 from pipeyard.cli.options import HTTP_URL, IMAGE_REF, IMAGE_TAG
 from pipeyard_kit.console import debug_option
 
@@ -123,10 +124,12 @@ def base_cmd(variants: tuple[str, ...], all_variants: bool, mirror: str | None, 
                                            "Without --engine the image is always pushed.")
 @click.option("--verbose", "-v", is_flag=True, help="With --engine: print the build output of every step.")
 @config_option
+@json_option
 @debug_option
 def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | None, base: str | None,
               dependencies: Path | None, tz: str | None, port: int | None, registry: str | None,
-              extra_tags: tuple[str, ...], engine: bool, push: bool, verbose: bool, config: Path | None) -> None:
+              extra_tags: tuple[str, ...], engine: bool, push: bool, verbose: bool, config: Path | None,
+              as_json: bool) -> None:
     """Build an app image on the B2I base: layered from the jar's shape, reproducible, pushed with no daemon.
 
     The same jar on the same base gives the same digest on any machine; a new jar uploads only the
@@ -139,6 +142,9 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
     request = AppRequest(jar=jar, name=name, tracing=tracing, metrics=metrics, tz=tz, port=port,
                          dependencies=dependencies)
     checked = validate(request)  # every mistake reported before a registry or an engine is reached
+    if as_json and engine:
+        raise UsageError("--json describes a daemonless build's push", fix="drop --engine, or --json")
+    show = _show_json if as_json else (lambda result: click.echo(result.reference))
     try:
         spec = _spec(config)
     except UsageError:
@@ -146,13 +152,24 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
         if engine or not base:
             raise UsageError("outside a pipeyard checkout, b2i.yaml is not at hand to name the base image",
                              fix="pass --base REGISTRY/PROJECT/b2i-java:VARIANT, or --config path/to/b2i.yaml") from None
-        click.echo(_build_daemonless(None, checked, variant, base, registry, extra_tags).reference)
+        show(_build_daemonless(None, checked, variant, base, registry, extra_tags))
         return
     chosen = spec.variant(variant)
     if engine:
         _build_with_engine(spec, request, chosen.name, base, push, registry, extra_tags, verbose)
         return
-    click.echo(_build_daemonless(spec, checked, chosen.name, base, registry, extra_tags).reference)
+    show(_build_daemonless(spec, checked, chosen.name, base, registry, extra_tags))
+
+
+def _show_json(result) -> None:
+    r = result.report
+    emit("b2i-build", {
+        "image": result.reference, "name": result.name, "repository": f"{result.host}/{result.repository}",
+        "digest": result.digest, "tags": result.tags, "layout": result.layout,
+        "base": {"reference": str(result.base.reference), "digest": result.base.digest},
+        "layers": [{"name": layer.name, "files": layer.files, "size": layer.size} for layer in result.layers],
+        "uploaded": r.uploaded, "uploaded_bytes": r.uploaded_bytes, "base_mounted": r.base_mounted,
+        "base_copied": r.base_copied, "manifest_pushed": r.manifest_pushed, "tags_moved": r.tags_moved})
 
 
 def _build_daemonless(spec, checked, variant: str | None, base: str | None, registry: str | None,
