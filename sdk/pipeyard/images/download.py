@@ -46,7 +46,7 @@ def verify(path: Path, sha256: str | Iterable[str], *, name: str | None = None) 
     return actual
 
 
-def _stream(url: str, out, timeout: float) -> None:
+def _stream(url: str, out, timeout: float, headers: dict[str, str] | None = None) -> None:
     parts = urlsplit(url)
     if parts.scheme == "file":
         with open(unquote(parts.path), "rb") as f:
@@ -56,7 +56,7 @@ def _stream(url: str, out, timeout: float) -> None:
     # The URL may carry a token in its query or user part: errors name only where it points.
     where = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
     try:
-        with requests.get(url, stream=True, timeout=timeout) as r:
+        with requests.get(url, stream=True, timeout=timeout, headers=headers) as r:
             if r.status_code >= 400:
                 raise RemoteError(f"download of {where} failed: HTTP {r.status_code} {r.reason}",
                                   fix="check the URL and the mirror")
@@ -67,8 +67,10 @@ def _stream(url: str, out, timeout: float) -> None:
                           fix="check the URL and the network or proxy settings") from None
 
 
-def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float = 60.0) -> Path:
-    """Download url to dest when dest is missing or stale, verifying the pinned sha256."""
+def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float = 60.0, name: str | None = None,
+          headers: dict[str, str] | None = None) -> Path:
+    """Download url to dest when dest is missing or stale, verifying the pinned sha256; a mismatch names
+    `name` (default: dest's file name)."""
     dest = Path(dest)
     expected = _expected(sha256)
     if dest.is_file() and sha256_of(dest) in expected:
@@ -78,8 +80,8 @@ def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float =
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            _stream(url, out, timeout)
-        verify(tmp, expected, name=dest.name)
+            _stream(url, out, timeout, headers)
+        verify(tmp, expected, name=name or dest.name)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
