@@ -18,8 +18,9 @@ from pipeyard_kit.errors import UsageError
 # '.', '_' or '-' between them, 1 to 255 characters.
 PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 # `pipeyard release` promotes bare versions (1.2.3, 1.2, 1), so they count as release tags
-# beside the v-prefixed ones. Only full versions are immutable: 1 and 1.2 must move.
-RELEASE_TAGS = "{latest,stable,v*,[0-9]*}"
+# beside the v-prefixed ones; a variant's end in -<variant> (1.2.3-jdk17, latest-jdk17). Only full
+# versions are immutable (the last * takes a variant's suffix): 1, 1.2 and 1-jdk17 must move.
+RELEASE_TAGS = "{latest*,stable,v*,[0-9]*}"
 IMMUTABLE_TAGS = "{v*,[0-9]*.[0-9]*.[0-9]*}"
 RETENTION_CRON = "0 0 0 * * *"  # daily at midnight; Harbor's cron has 6 fields and seconds must be 0
 GC_CRON = "0 0 0 * * 0"  # weekly, Sunday midnight: what Harbor's "Weekly" means
