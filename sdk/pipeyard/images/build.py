@@ -267,7 +267,7 @@ def build_images(eng: Engine, request: BuildRequest, *, console: Console, verbos
                 ctx = build_context.assemble(provider, Path(tmp) / name, site=request.site, own_wheels=[wheel, own],
                                              wheels=wheels, epoch=source.epoch, dockerfile=variant.dockerfile,
                                              stage_downloads=lambda dest, p=provider, v=variant: downloads.stage(
-                                                 p, v, dest, cache=cache / "downloads", arch=arch,
+                                                 p, v, dest, arch=arch,
                                                  registry=downloads.npm_registry(request.site.npm_registry)))
                 ref = request.ref(provider, variant=variant)
                 previous = _image_id(eng, ref)

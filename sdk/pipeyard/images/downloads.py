@@ -30,6 +30,13 @@ TOKEN_ENV = "PIPEYARD_NPM_TOKEN"
 FOLDER = "downloads"
 
 
+def cache_dir() -> Path:
+    """Verified tarballs, kept per user across builds and image stores (as the B2I agents are)."""
+    env = os.environ.get("PIPEYARD_CACHE_DIR")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipeyard"
+    return base / "tool-downloads"
+
+
 def npm_registry(site_registry: str | None = None, env: dict[str, str] | None = None) -> str:
     env = dict(os.environ) if env is None else env
     return (site_registry or env.get(REGISTRY_ENV) or tools_mod.DEFAULT_REGISTRY).rstrip("/")
@@ -49,7 +56,8 @@ def where(provider: Provider, variant: Variant, tool: str) -> str:
     return f"providers/{provider.name}/provider.yaml {key}"
 
 
-def stage(provider: Provider, variant: Variant, dest: Path, *, cache: Path, arch: str, registry: str) -> list[Path]:
+def stage(provider: Provider, variant: Variant, dest: Path, *, arch: str, registry: str,
+          cache: Path | None = None) -> list[Path]:
     """Fetch, check and copy the variant's npm-sourced tools into dest/{shared,variant}/; return the files."""
     npm_tools = {n: t for n, t in variant.tools.items() if t["source"] == "npm"}
     if not npm_tools:
@@ -65,7 +73,7 @@ def stage(provider: Provider, variant: Variant, dest: Path, *, cache: Path, arch
         file_name = tools_mod.npm_file_name(tool, npm)
         url = tools_mod.npm_tarball_url(tool, npm, registry)
         # A mismatch raises ChecksumError naming the file, its registry and the pin.
-        cached = fetch(url, sha, cache / file_name, timeout=120, headers=headers,
+        cached = fetch(url, sha, (cache or cache_dir()) / sha / file_name, timeout=120, headers=headers,
                        name=f"{file_name} from {registry} ({where(provider, variant, name)})")
         part = "variant" if name in variant.own_tools else "shared"
         target = dest / part / f"{name}.tgz"
