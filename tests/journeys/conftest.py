@@ -12,7 +12,6 @@ Images are built once per session through `pipeyard build` (cached layers, share
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,20 +28,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "journey_matrix" in item.keywords and not ALL:
             item.add_marker(pytest.mark.skip(reason="the whole journey matrix runs in `make test-journeys`"))
-
-
-@pytest.fixture(scope="session")
-def eng() -> Iterator:
-    from pipeyard.images.containers import engine
-    from pipeyard_kit.errors import RemoteError
-
-    try:
-        with engine() as e:
-            yield e
-    except RemoteError as exc:
-        if "no container engine API" in str(exc):
-            pytest.skip(f"no container runtime can be started here: {exc}")
-        raise
 
 
 @pytest.fixture(scope="session")
