@@ -197,6 +197,11 @@ def test_the_example_site_file_renders_with_its_defaults():
     assert inputs["smtp-host"]["default"] == "smtp.acme.example" and inputs["smtp-port"]["default"] == 587
     assert inputs["registry"]["default"] == "harbor.acme.example/pipeyard"
     assert "component: gitlab.acme.example/platform/pipeyard/sendmail@" in out.templates["templates/sendmail.yml"]
+    # ACME's JDKs: the three it builds, 17 by default.
+    maven, _ = yaml.safe_load_all(out.templates["templates/maven.yml"])
+    assert maven["spec"]["inputs"]["jdk"]["options"] == ["8", "17", "21"]
+    assert maven["spec"]["inputs"]["jdk"]["default"] == "17"
+    assert site.npm_registry == "https://nexus.acme.example/repository/npm-group/"
 
 
 # -- job controls, the same on every job -----------------------------------------------------------
