@@ -71,9 +71,9 @@ def variant_input_spec(provider: Provider, site: Site) -> dict[str, Any]:
     offered = site.variants_of(provider)
     lines = [f"{v.value}{' (end of life: migration only)' if v.eol else ''}" for v in offered]
     return {"default": site.default_variant(provider).value, "options": [v.value for v in offered],
-            "description": f"The {provider.variant_input} of every job's image ({', '.join(lines)}): the default image is "
-                           f"tagged <version>-{provider.variant_input}<value>, and the jobs see it as "
-                           f"{provider.variant_variable()}."}
+            "description": f"Which {provider.variant_input} variant of the image every job runs in ({', '.join(lines)}): "
+                           f"the default image is tagged <version>-{provider.variant_input}<value>, and the jobs see "
+                           f"the value as {provider.variant_variable()}."}
 
 
 def hidden_job_name(provider: Provider, job: Job) -> str:

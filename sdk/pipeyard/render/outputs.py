@@ -73,7 +73,14 @@ def render_component(provider: Provider, site: Site) -> str:
                       for job in provider.jobs})
     return _env().get_template("component.yml.j2").render(
         stamp=stamps.of(provider), provider=provider, version=__version__, site=site, header=header, body=body,
-        image=image_ref(provider, "<registry>", site), secrets=secrets(provider)).rstrip() + "\n"
+        image=_shown_image(provider, site), secrets=secrets(provider)).rstrip() + "\n"
+
+
+def _shown_image(provider: Provider, site: Site) -> str:
+    """The image as the header names it: <registry>/maven:1.0.0-jdk<jdk>."""
+    shown = image_ref(provider, "<registry>", site)
+    variable = provider.variant_variable()
+    return shown.replace(f"${variable}", f"<{provider.variant_input}>") if variable else shown
 
 
 def render_classic(provider: Provider, site: Site) -> str:
