@@ -7,7 +7,7 @@ folder (see pipeyard_kit.toolwrap.wrapstate), one per tool, for the wrapper in f
     npm    NPM_CONFIG_USERCONFIG=<generated .npmrc>   npm's user layer: a project .npmrc still wins
            NPM_CONFIG_CACHE=$CI_PROJECT_DIR/.npm      so GitLab's cache keeps it
     pnpm   NPM_CONFIG_USERCONFIG=<its .npmrc>          the same, plus store-dir=<cache>/pnpm-store
-    yarn1  NPM_CONFIG_USERCONFIG=<generated .npmrc>   yarn 1 reads npm's config
+    yarn1  NPM_CONFIG_USERCONFIG=<its .npmrc>          yarn 1 reads npm's config; always-auth=true
            YARN_CACHE_FOLDER=<cache>/yarn
     yarn4  ~/.yarnrc.yml                               yarn 4 reads no .npmrc (see yarnrc.py)
     all    NODE_EXTRA_CA_CERTS=<custom CAs>           with CUSTOM_CA_CERTS (pipeyard_kit.trust)
@@ -131,8 +131,14 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
         text = yarnrc.render(p.registry, p.scopes, token=p.token, global_folder=p.cache_for(tool))
         config_file = _home_yarnrc(env)
     else:
-        store = {"store-dir": p.cache_for(tool) or ""} if tool == "pnpm" and p.cache else None
-        text = npmrc.render(p.registry, p.scopes, token=p.token, extra=store)
+        extra = {}
+        if tool == "pnpm" and p.cache:
+            extra["store-dir"] = p.cache_for(tool) or ""
+        if tool == "yarn1" and p.token:
+            # Yarn 1 sends the token with scoped packages only, unless told to always (npm 9 and
+            # later dropped the key, and warn about it, so npm's own file goes without).
+            extra["always-auth"] = "true"
+        text = npmrc.render(p.registry, p.scopes, token=p.token, extra=extra)
         config_file = folder / "npmrc"
         exports["NPM_CONFIG_USERCONFIG"] = str(config_file)
     wrapstate.write_private(config_file, text)

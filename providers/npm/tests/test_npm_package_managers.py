@@ -47,7 +47,10 @@ def test_yarn1_reads_npms_config_and_caches_in_the_project(tmp_path):
     exported = _exports(result.state_file)
     assert exported["NPM_CONFIG_USERCONFIG"] == str(result.npmrc)
     assert exported["YARN_CACHE_FOLDER"] == f"{tmp_path}/project/.npm/yarn"
-    assert "_authToken=${NPM_TOKEN}" in result.npmrc.read_text()
+    text = result.npmrc.read_text()
+    # Yarn 1 sends the token to the registry for unscoped packages only when told to always.
+    assert "_authToken=${NPM_TOKEN}" in text and "always-auth=true" in text
+    assert "always-auth" not in npm.configure(env).npmrc.read_text()  # npm 9+ warns about the key
 
 
 def test_yarn4_gets_a_private_yarnrc_in_home_with_the_token_as_a_reference(tmp_path):

@@ -1,5 +1,6 @@
 """Each Node variant of the npm image runs the jobs' steps on one small project with every package
-manager, through the wrappers, against a private registry (verdaccio) that serves a scoped package:
+manager, through the wrappers, against a private registry (verdaccio) that serves a scoped package
+from the scope's registry and an unscoped one from the main registry, both behind the token:
 npm and yarn 1 projects get their lockfile from a first install, the yarn 4 and pnpm projects come
 with theirs (fixtures/pm-app-lockfiles, registry-independent). `package-manager install|run|test|
 publish` picks the command, the wrappers write each tool's config with the token as a reference.
@@ -16,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from npm_support import FIXTURES, GREETING_TGZ
+from npm_support import BANNER_TGZ, FIXTURES, GREETING_TGZ
 
 from tests.fixtures import variants_under_test
 from tests.servers.runner import PodmanRunner, output
@@ -36,12 +37,13 @@ MANAGERS = {
 
 @pytest.fixture(scope="module")
 def greeting(registry, tmp_path_factory):
-    """@corp/greeting on the registry (published once per session, by whichever module comes first)."""
-    if registry.packument("@corp/greeting", registry.token) is None:
-        rc = tmp_path_factory.mktemp("publish") / ".npmrc"
-        rc.write_text(f"//127.0.0.1:{registry.port}/:_authToken={registry.token}\n")
-        subprocess.run(["npm", "publish", str(GREETING_TGZ), "--registry", f"{registry.url}/", "--userconfig",
-                        str(rc), "--loglevel", "warn"], check=True, capture_output=True)
+    """@corp/greeting and corp-banner on the registry (each published once per session)."""
+    rc = tmp_path_factory.mktemp("publish") / ".npmrc"
+    rc.write_text(f"//127.0.0.1:{registry.port}/:_authToken={registry.token}\n")
+    for name, tarball in (("@corp/greeting", GREETING_TGZ), ("corp-banner", BANNER_TGZ)):
+        if registry.packument(name, registry.token) is None:
+            subprocess.run(["npm", "publish", str(tarball), "--registry", f"{registry.url}/", "--userconfig",
+                            str(rc), "--loglevel", "warn"], check=True, capture_output=True)
     return registry
 
 
@@ -89,7 +91,7 @@ def test_the_variant_runs_the_jobs_steps_with_each_package_manager(variant, mana
     log = output(done)
     assert done.returncode == 0, log[-4000:]
     assert MANAGERS[manager][1] in done.stderr
-    assert (project / "dist" / "hello.txt").read_text() == "Hello, ci\n"
+    assert (project / "dist" / "hello.txt").read_text() == "== Hello, ci ==\n"
     assert "the private scoped dependency answers" in done.stdout
     assert done.stdout.strip().splitlines()[-1].startswith(manager if manager != "npm" else "npm:")
     assert registry.packument(f"@corp/pm-app-{manager}-{variant}", registry.token)["dist-tags"]["latest"] == "1.0.0"
