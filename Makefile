@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tools/node_modules/.installed-stamp
 SYS_STAMP := .work/.system-stamp
 
-.PHONY: all setup render check test test-in-images test-variants test-journeys demo bench clean
+.PHONY: all setup render check test test-in-images test-variants test-journeys test-supply demo bench clean
 
 all: setup
 
@@ -72,6 +72,14 @@ test-variants: setup
 # provider images; `make test` runs java-app's push pipeline only.
 test-journeys: setup
 	PIPEYARD_JOURNEYS=all $(VENV)/bin/pytest tests/journeys
+
+# The supply chain end to end on real images (about 2 minutes once they are built): signed by pipeyard
+# and checked by the real cosign (Debian unstable's, in a throwaway image built once), re-tagged and
+# refused, carried by a bundle into a second registry and run from there by gitlab-ci-local.
+test-supply: setup
+	$(VENV)/bin/pipeyard base bootstrap --release trixie
+	$(VENV)/bin/pipeyard build npm sendmail
+	PIPEYARD_TEST_SUPPLY=1 $(VENV)/bin/pytest tests/supply/test_real_cosign.py
 
 demo: setup
 	$(VENV)/bin/pipeyard demo

@@ -35,8 +35,9 @@ from pipeyard.images.base import bootstrap
 from pipeyard.images.containers import engine
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.images.progress import BuildBoard, stderr_console
+from pipeyard.publish.archive import LayerCache
 from pipeyard.publish.images import LocalImage, publish_images
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard_kit.registry import RegistryClient, Target
 from tests.b2i import standins  # noqa: E402
 from tests.fixtures import free_port  # noqa: E402
 

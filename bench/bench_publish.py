@@ -21,7 +21,8 @@ from _report import Report  # noqa: E402
 
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish import images as pub
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard.publish.archive import LayerCache
+from pipeyard_kit.registry import RegistryClient, Target
 from tests.fixtures import free_port  # noqa: E402
 from tests.publish.imagefactory import FakeDockerClient, noise  # noqa: E402
 

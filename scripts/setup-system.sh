@@ -16,6 +16,9 @@ packages=(
   maven default-jdk-headless libmaven-compiler-plugin-java libmaven-jar-plugin-java libsurefire-java
   libmaven-resources-plugin-java libmaven-install-plugin-java libmaven-clean-plugin-java
   libmaven-deploy-plugin-java junit4
+  # JaCoCo agent, core and report (0.8.6): the stand-in jacoco-maven-plugin of pipeyard.demo.jacoco_plugin
+  # is compiled against them and the stand-in Nexus serves them
+  libjacoco-java
   # the browser and fonts for screenshots and for the mail preview; the full chromium is the
   # screenshot benchmark's baseline and still a supported CHROMIUM_PATH
   chromium-headless-shell chromium fonts-liberation fonts-noto-cjk fonts-wqy-microhei

@@ -54,7 +54,10 @@ def test_a_new_jar_pushes_only_the_app_layer_and_prune_keeps_the_running_tag(
 
     base = b2i("base", "--config", str(spec_path), "--push", "--registry", target)
     assert base.returncode == 0, base.stderr[-2000:]
-    assert requests.get(f"{registry.url}/v2/b2itest/b2i-java/tags/list", timeout=5).json()["tags"] == ["21-trixie"]
+    pushed = requests.get(f"{registry.url}/v2/b2itest/b2i-java/tags/list", timeout=5).json()["tags"]
+    # Beside the variant tag: the OCI referrers fallback tag (sha256-<digest>) listing the base's SBOM.
+    assert [t for t in pushed if not t.startswith("sha256-")] == ["21-trixie"]
+    assert len(pushed) == 2
 
     v1, v2, v3 = (ref.rsplit(":", 1)[1] for ref in refs)
     assert tags(registry, "orders") == sorted([v1, v2, v3, "latest"])
@@ -107,3 +110,23 @@ def test_prune_refuses_to_keep_nothing() -> None:
     result = b2i("prune", "--keep", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --keep 0 would delete every image: keep at least 1"
+
+
+def test_prune_after_publish_keeps_publishs_retention_rules(monkeypatch, tmp_path: Path) -> None:
+    """publish's rules name b2i/** too, as repoExcludes: prune replaces only its own (repoMatches) rules."""
+    from pipeyard.publish.harbor import HarborClient, SecretSink, provision
+    from pipeyard_kit.registry import Credentials
+
+    with FakeHarbor() as harbor:
+        provision(HarborClient(harbor.url, Credentials("admin", "Harbor12345")), "apps", SecretSink(tmp_path))
+        policy_id = int(harbor.projects["apps"]["metadata"]["retention_id"])
+        published = [dict(r) for r in harbor.retentions[policy_id]["rules"]]
+        monkeypatch.setenv("HARBOR_USERNAME", "admin")
+        monkeypatch.setenv("HARBOR_PASSWORD", "Harbor12345")
+        result = b2i("prune", "--harbor", harbor.url, "--registry", "harbor.example.com/apps", "--keep", "3")
+        assert result.returncode == 0, result.stderr
+        rules = harbor.retentions[policy_id]["rules"]
+        kept = [r for r in rules if r["scope_selectors"]["repository"][0]["decoration"] == "repoExcludes"]
+        assert [(r["template"], r["tag_selectors"]) for r in kept] == [(r["template"], r["tag_selectors"])
+                                                                       for r in published]
+        assert len(rules) == len(published) + 2

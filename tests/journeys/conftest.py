@@ -1,9 +1,10 @@
 """The journey: each example's real pipelines in gitlab-ci-local, every job inside the provider
-images, against the stand-ins (Nexus, SonarQube, the config repository's git server, SMTP).
+images, against the stand-ins (Nexus, SonarQube, the config repository's git server, SMTP, npm).
 
 Images are built once per session through `pipeyard build` (cached layers, shared with
-`make test-in-images`); the images a job names come from the local store
-(PIPEYARD_REGISTRY=localhost/pipeyard), the same bytes `pipeyard publish` pushes.
+`make test-in-images`), then published by pipeyard's own publish code to a real registry
+(Debian's docker-registry on a free port). Jobs name them there (PIPEYARD_REGISTRY) and Podman
+pulls them on first use, as a runner pulls from Harbor.
 
 `make test` runs the representative slice (java-app's push pipeline); PIPEYARD_JOURNEYS=all
 (`make test-journeys`) runs every example and pipeline kind.
@@ -12,6 +13,7 @@ Images are built once per session through `pipeyard build` (cached layers, share
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,8 @@ import pytest
 from pipeyard.model.provider import load_providers
 from pipeyard.model.site import find_site, load_site
 from tests.fixtures import ROOT
+from tests.journeys.journey_support import PROVIDERS, JourneyRegistry, published_images
 
-PROVIDERS = ("maven", "npm", "sonar", "sendmail", "gitops")
 ALL = os.environ.get("PIPEYARD_JOURNEYS") == "all"
 
 
@@ -44,6 +46,13 @@ def journey_images(eng) -> dict[str, str]:
     site = load_site(find_site(ROOT), load_providers(ROOT))
     results = build_images(eng, BuildRequest(root=ROOT, providers=providers, site=site), console=console)
     return {r.provider: r.ref for r in results}
+
+
+@pytest.fixture(scope="session")
+def journey_registry(eng, journey_images, tmp_path_factory) -> Iterator[JourneyRegistry]:
+    """The images published to a real registry on a free port, as a release publishes them to Harbor."""
+    with published_images(eng, journey_images, tmp_path_factory.mktemp("journey-registry")) as registry:
+        yield registry
 
 
 @pytest.fixture(scope="session")

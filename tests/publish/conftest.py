@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeyard.images.containers.registry_server import LocalRegistry, write_htpasswd
-from pipeyard.publish.registry import LayerCache, RegistryClient
+from pipeyard.publish.archive import LayerCache
+from pipeyard_kit.registry import RegistryClient
 from tests.fixtures import free_port
 
 from .fake_harbor import FakeHarbor

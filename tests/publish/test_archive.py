@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.publish.registry import LayerCache, oci_image
-from pipeyard.publish.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard_kit.errors import BuildError
+from pipeyard_kit.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST
 
 from .imagefactory import FakeImage, noise
 

@@ -9,18 +9,11 @@ import pytest
 import requests
 
 from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard.publish.mirror import Mirror, mirror_images, read_list
-from pipeyard.publish.registry import (
-    LayerCache,
-    OciImage,
-    Reference,
-    RegistryClient,
-    Target,
-    oci_image,
-    push_image,
-)
-from pipeyard.publish.registry.oci import OCI_INDEX
 from pipeyard_kit.errors import ConfigError, RemoteError
+from pipeyard_kit.registry import OciImage, Reference, RegistryClient, Target, push_image
+from pipeyard_kit.registry.oci import OCI_INDEX
 from tests.fixtures import run_cli
 
 from .conftest import invoke
@@ -154,3 +147,59 @@ def test_cli_mirror_to_an_unreachable_registry(registry: LocalRegistry, tmp_path
                 env={"PIPEYARD_RETRIES": "2", "PIPEYARD_RETRY_BACKOFF": "0.01"})
     assert r.returncode == 1
     assert f"error: registry 127.0.0.1:{port} is unreachable (connection refused)" in r.stderr
+
+
+# -- pipeyard's own images, under the site's names --------------------------------------------------
+def test_cli_mirror_renames_pipeyards_images_as_the_site_names_them(registry: LocalRegistry,
+                                                                   second_registry: LocalRegistry,
+                                                                   cache: LayerCache, tmp_path: Path) -> None:
+    # pipeyard's release: its images under their own names (provider.yaml image.name).
+    client = RegistryClient(registry.address, scheme="http")
+    released = {}
+    for name in ("maven", "sonar", "sendmail"):
+        released[name] = oci_image(FakeImage([{name: noise(name, 20_000)}], name), cache)
+        variants = [f"1.0.0-jdk{jdk}" for jdk in (8, 11, 17, 21, 25)] if name == "maven" else []
+        push_image(client, f"pipeyard/{name}", released[name], ["1.0.0", *variants])
+    site = tmp_path / "design.site.yaml"
+    site.write_text(f'registry: {second_registry.address}/devops\nimage_name: "{{provider}}-provider"\n'
+                    "image_names: {sendmail: sendmail}\n")
+    r = run_cli("pipeyard", "mirror", "--providers", "maven,sonar,sendmail", "--from", f"{registry.address}/pipeyard",
+                "--to", f"{second_registry.address}/devops", "--site", str(site), "--tag", "1.0.0")
+    assert r.returncode == 0, r.stderr
+    assert digest_at(second_registry, "devops/maven-provider", "1.0.0") == released["maven"].digest
+    assert digest_at(second_registry, "devops/sonar-provider", "1.0.0") == released["sonar"].digest
+    assert digest_at(second_registry, "devops/sendmail", "1.0.0") == released["sendmail"].digest
+    assert digest_at(second_registry, "devops/maven", "1.0.0") is None
+    assert f"-> {second_registry.address}/devops/maven-provider:1.0.0" in r.stdout
+
+
+def test_cli_mirror_copies_the_variants_the_site_offers(registry: LocalRegistry, second_registry: LocalRegistry,
+                                                        cache: LayerCache, tmp_path: Path) -> None:
+    """The templates name <version>-jdk<jdk>: each variant the site keeps comes along, the others stay."""
+    client = RegistryClient(registry.address, scheme="http")
+    released = {}
+    for tag in ("1.0.0", "1.0.0-jdk8", "1.0.0-jdk11", "1.0.0-jdk17", "1.0.0-jdk21", "1.0.0-jdk25"):
+        released[tag] = oci_image(FakeImage([{tag: noise(tag, 20_000)}], tag), cache)
+        push_image(client, "pipeyard/maven", released[tag], [tag])
+    site = tmp_path / "site.yaml"
+    site.write_text(f"registry: {second_registry.address}/devops\n"
+                    "variants: {maven: {default: '17', only: ['8', '17']}}\n")
+    r = run_cli("pipeyard", "mirror", "--providers", "maven", "--from", f"{registry.address}/pipeyard",
+                "--to", f"{second_registry.address}/devops", "--site", str(site), "--tag", "1.0.0")
+    assert r.returncode == 0, r.stderr
+    for tag in ("1.0.0", "1.0.0-jdk8", "1.0.0-jdk17"):
+        assert digest_at(second_registry, "devops/maven", tag) == released[tag].digest
+    assert digest_at(second_registry, "devops/maven", "1.0.0-jdk11") is None
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--to", "127.0.0.1:1/x"], "give either --list FILE or --providers NAMES"),
+    (["--providers", "maven", "--list", "x.txt", "--to", "127.0.0.1:1/x"], "give either --list FILE or --providers"),
+    (["--providers", "maven", "--to", "127.0.0.1:1/x"], "--providers needs --from"),
+    (["--providers", "gradle", "--from", "127.0.0.1:1/p", "--to", "127.0.0.1:1/x"], "gradle"),
+    (["--providers", "maven", "--from", "127.0.0.1:1/p", "--tag", "a b", "--to", "127.0.0.1:1/x"], "not a valid tag"),
+])
+def test_cli_mirror_refuses_a_mixed_or_incomplete_request(args: list[str], says: str) -> None:
+    r = run_cli("pipeyard", "mirror", *args)
+    assert r.returncode == 2, r.stderr
+    assert says in r.stderr and "Traceback" not in r.stderr

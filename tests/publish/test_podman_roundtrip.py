@@ -15,7 +15,8 @@ import pytest
 
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish import images as pub
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target, oci_image
+from pipeyard.publish.archive import LayerCache, oci_image
+from pipeyard_kit.registry import RegistryClient, Target
 
 pytestmark = [pytest.mark.images,
               pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")]

@@ -13,9 +13,10 @@ from pipeyard.cli import publish as publish_cmd
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.model.provider import load_provider, provider_names
 from pipeyard.publish import images as pub
-from pipeyard.publish.registry import LayerCache, RegistryClient, Target
+from pipeyard.publish.archive import LayerCache
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError
+from pipeyard_kit.registry import RegistryClient, Target
 from tests.fixtures import ROOT, free_port, run_cli
 
 from .conftest import PASSWORD, USER, invoke
@@ -39,8 +40,10 @@ PROVIDERS = provider_names(ROOT)
 
 
 def tags_of(reg_url: str, repo: str) -> list[str]:
+    """The image's tags; not the OCI referrers fallback tag (sha256-<hex>) its SBOM is listed under."""
     r = requests.get(f"{reg_url}/v2/{repo}/tags/list", timeout=5)
-    return sorted(r.json().get("tags") or []) if r.status_code == 200 else []
+    tags = r.json().get("tags") or [] if r.status_code == 200 else []
+    return sorted(t for t in tags if not t.startswith("sha256-"))
 
 
 @pytest.fixture
@@ -149,12 +152,12 @@ def test_cli_publishes_and_a_second_run_says_nothing_changed(registry: LocalRegi
     assert code == 0, err
     assert out.splitlines()[-1].startswith("nothing changed: 0 blobs uploaded")
 
-    # One line of the entrypoint changes: only that layer and the config go up.
+    # One line of the entrypoint changes: only that layer and the config go up (and the new image's SBOM).
     add_provider_image(cli_store, "maven", app=b"#!/bin/sh\necho v2\n")
     before = registry.log_offset()
     code, out, err = invoke(capsys, *args)
     assert code == 0, err
-    assert registry.blob_uploads(since=before) == 2
+    assert registry.blob_uploads(since=before) == 3
     assert "2 blobs uploaded" in out
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeyard.publish.registry import Reference, Target
 from pipeyard_kit.errors import UsageError
+from pipeyard_kit.registry import Reference, Target
 
 
 @pytest.mark.parametrize(("text", "host", "repo", "tag", "digest"), [

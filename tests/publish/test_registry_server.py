@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from pipeyard.images.containers.registry_server import LocalRegistry, write_htpasswd
-from pipeyard.publish.registry import RegistryClient
+from pipeyard_kit.registry import RegistryClient
 from tests.fixtures import free_port
 
 from .conftest import PASSWORD, USER
@@ -85,7 +85,8 @@ def test_a_port_in_use_by_something_else_is_a_clear_error(tmp_path: Path) -> Non
 
 
 def test_the_log_counts_finished_blob_uploads(registry: LocalRegistry) -> None:
-    from pipeyard.publish.registry import LayerCache, oci_image, push_image
+    from pipeyard.publish.archive import LayerCache, oci_image
+    from pipeyard_kit.registry import push_image
 
     image = FakeImage([{"a": b"one"}, {"b": b"two"}], "localhost/pipeyard/x:1")
     oci = oci_image(image, LayerCache(registry.root / "cache"))

@@ -27,7 +27,7 @@ from pipeyard.cli.main import COMMANDS
 from pipeyard.demo.localci import gitlab_ci_local
 from pipeyard.images.containers import podman_config
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.registry import RegistryClient
+from pipeyard_kit.registry import RegistryClient
 from tests.fixtures import ROOT, VENV_BIN, free_port
 
 from .conftest import stage_repo

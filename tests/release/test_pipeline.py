@@ -247,9 +247,9 @@ def test_other_tags_only_check(staged):
 @pytest.mark.pipelines
 def test_the_schedule_rebuilds_the_bases_and_everything_on_them(staged):
     _, project = staged()
-    assert project.jobs(SCHEDULE) == sorted(["bases", *builds_and_tests(ALL), "updates"])
+    assert project.jobs(SCHEDULE) == sorted(["bases", *builds_and_tests(ALL), "journeys", "updates"])
     without_bases = project.jobs({**SCHEDULE, "PIPEYARD_BOOTSTRAP_BASES": "false"})
-    assert without_bases == sorted([*builds_and_tests(ALL), "updates"])
+    assert without_bases == sorted([*builds_and_tests(ALL), "journeys", "updates"])
 
 
 @pytest.mark.pipelines
@@ -266,6 +266,39 @@ def test_gitlab_ci_local_sees_the_dag(staged):
     assert needs["test-npm-node20"] == [("build-npm-node20", False)]
     assert needs["build-npm-node20"] == [("bases", True)]  # optional: absent outside schedules
     assert needs["check"] == []
+
+
+def test_the_journeys_job_runs_every_example_pipeline_with_a_junit_report(pipeline_text):
+    job = yaml.safe_load(pipeline_text)["journeys"]
+    assert job["script"] == ["make test-journeys"]
+    assert job["stage"] == "test" and job["needs"] == []  # it builds its own images, waits for nothing
+    assert job["variables"]["PYTEST_ADDOPTS"] == "--junitxml=journeys.xml"
+    assert job["artifacts"]["reports"]["junit"] == "journeys.xml" and job["artifacts"]["when"] == "always"
+    assert "\ntest-journeys:" in (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+
+
+@pytest.mark.pipelines
+@pytest.mark.parametrize("changed, runs", [
+    ("examples/java-app/core/pom.xml", True),
+    ("pipeline-templates/templates/maven.yml", True),
+    ("tests/journeys/test_java_journey.py", True),
+    ("sdk/pipeyard/demo/maven_repo.py", True),
+    ("README.md", False),
+    ("providers/npm/Dockerfile", False),  # the image's own tests cover it; the nightly journeys too
+])
+def test_the_journeys_run_on_merge_requests_that_touch_what_they_exercise(staged, changed, runs):
+    repo, project = staged()
+    touch(repo, changed, branch="feature/x")
+    assert ("journeys" in project.jobs(MR)) is runs
+    assert "journeys" not in project.jobs()  # never on a branch push: the merge request runs them
+
+
+@pytest.mark.pipelines
+def test_the_journeys_run_nightly_and_from_the_ui(staged):
+    _, project = staged()
+    assert "journeys" in project.jobs(SCHEDULE)
+    assert "journeys" in project.jobs({"CI_PIPELINE_SOURCE": "web"})
+    assert "journeys" not in project.jobs(tag("v1.0.0"))
 
 
 def test_stage_repo_marks_main_as_the_default_branch(staged):

@@ -13,8 +13,6 @@ import pytest
 
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.publish.harbor import HarborClient
-from pipeyard.publish.registry import Credentials, RegistryClient, Target, push_image
-from pipeyard.publish.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 from pipeyard.release.catalog import commit_actions, git_blob_sha, publish_catalog
 from pipeyard.release.promote import (
     ImageRecord,
@@ -25,7 +23,9 @@ from pipeyard.release.promote import (
     release_version,
 )
 from pipeyard_kit import __version__
-from pipeyard_kit.errors import ConfigError, UsageError
+from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
+from pipeyard_kit.registry import Credentials, RegistryClient, Target, push_image
+from pipeyard_kit.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 from tests.fixtures import ROOT, free_port
 from tests.publish.fake_harbor import FakeHarbor
 from tests.publish.registry_proxy import RegistryProxy
@@ -134,6 +134,7 @@ def test_promote_through_harbors_token_auth(registry: LocalRegistry):
     users = {HARBOR_USER: HARBOR_PASSWORD}
     with FakeHarbor(users={HARBOR_USER: (HARBOR_PASSWORD, True)},
                     registry=RegistryProxy(registry.address, users=users)) as harbor:
+        harbor.add_project("pipeyard", owner=HARBOR_USER)
         client = RegistryClient(harbor.address, scheme="http", credentials=Credentials(HARBOR_USER, HARBOR_PASSWORD))
         record = pushed(client, harbor.address, "pipeyard/sonar", "sonar")
         promote(client, Target(harbor.address, "pipeyard", "http"), [record], parse_version("1.0.0"),
@@ -181,8 +182,11 @@ def test_commit_actions_are_computed_from_git_blob_ids():
     tree = [{"type": "blob", "path": "README.md", "id": git_blob_sha(b"same\n")},
             {"type": "blob", "path": "templates/b.yml", "id": git_blob_sha(b"before\n")},
             {"type": "blob", "path": "templates/gone.yml", "id": git_blob_sha(b"x")},
+            {"type": "blob", "path": ".gitlab-ci.yml", "id": git_blob_sha(b"release: job\n")},
+            {"type": "blob", "path": "CONTRIBUTING.md", "id": git_blob_sha(b"ours\n")},
             {"type": "tree", "path": "templates", "id": "0" * 40}]
     actions = commit_actions(files, tree)
+    # Stale components go; the project's own files (its pipeline above all) never do.
     assert [(a["action"], a["file_path"]) for a in actions] == [
         ("create", "templates/a.yml"), ("update", "templates/b.yml"), ("delete", "templates/gone.yml")]
     # git's own id for "hello\n"
@@ -195,40 +199,125 @@ def gl_client(url: str, token: str = TOKEN):
     return gitlab.Gitlab(url, private_token=token, retry_transient_errors=False)
 
 
-def test_the_catalog_release_commits_the_templates_and_creates_the_release(gitlab, component_project: ComponentProject,
-                                                                           tmp_path: Path):
+def catalog(gitlab, templates: Path, version: str = "1.0.0", lines: list[str] | None = None, **kw):
+    kw.setdefault("wait", 10)
+    kw.setdefault("poll", 0.05)
+    return publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version(version), templates,
+                           notes=f"pipeyard {version}\n", echo=(lines if lines is not None else []).append, **kw)
+
+
+def test_the_tag_pipelines_release_job_publishes_the_catalog_version(gitlab, component_project: ComponentProject,
+                                                                      tmp_path: Path):
     templates = templates_dir(tmp_path)
     lines: list[str] = []
-    result = publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version("1.0.0"), templates,
-                             notes="pipeyard 1.0.0\n", echo=lines.append)
-    assert result.release == "created" and result.changed_files == 3
+    result = catalog(gitlab, templates, lines=lines)
+    assert result.release == "published" and result.changed_files == 4
     commit = component_project.commits[0]
     assert commit["branch"] == "main"
     assert sorted((a["action"], a["file_path"]) for a in commit["actions"]) == [
-        ("create", "templates/maven.yml"), ("create", "templates/npm.yml"), ("delete", "templates/old.yml")]
-    assert component_project.files["templates/npm.yml"].startswith(b"spec:")
-    release_call = [r for r in gitlab.requests if r.method == "POST" and r.path.endswith("/releases")][0]
-    assert release_call.body == {"tag_name": "1.0.0", "ref": component_project.branches["main"],
-                                 "name": "pipeyard 1.0.0", "description": "pipeyard 1.0.0\n"}
-    assert release_call.headers["PRIVATE-TOKEN"] == TOKEN
-    assert component_project.tags["1.0.0"] == component_project.branches["main"]
-    assert "created (3 template files committed" in lines[0]
+        ("create", ".gitlab-ci.yml"), ("create", "templates/maven.yml"), ("create", "templates/npm.yml"),
+        ("delete", "templates/old.yml")]
+    # An annotated tag, its message the release notes, on the templates' commit.
+    tag_call = next(r for r in gitlab.requests if r.method == "POST" and r.path.endswith("/repository/tags"))
+    assert tag_call.body == {"tag_name": "1.0.0", "ref": component_project.branches["main"],
+                             "message": "pipeyard 1.0.0\n"}
+    # pipeyard never created the release: the release job did, with its job token, and published it.
+    assert not [r for r in gitlab.requests if r.method == "POST" and r.path.endswith("/releases")
+                and r.identity == "token"]
+    assert component_project.releases["1.0.0"]["author"] == "job:platform/pipeyard"
+    assert component_project.releases["1.0.0"]["description"] == "pipeyard 1.0.0\n"
+    [version] = component_project.catalog
+    assert (version.version, version.components, version.published_by) == ("1.0.0", ["maven", "npm"],
+                                                                            "job:platform/pipeyard")
+    assert component_project.pipelines[0]["jobs"][0]["publish"] == 200
+    assert "released by the project's release job" in lines[0]
 
-    # A retried job: the tag fixes the content, the release exists; nothing is written.
+    # A retried job: the release exists; nothing is written.
     writes = len([r for r in gitlab.requests if r.method in ("POST", "PUT")])
-    again = publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version("1.0.0"), templates,
-                            notes="pipeyard 1.0.0\n", echo=lines.append)
+    again = catalog(gitlab, templates, lines=lines)
     assert again.release == "exists" and again.changed_files == 0
     assert len([r for r in gitlab.requests if r.method in ("POST", "PUT")]) == writes
 
 
+def test_the_release_job_is_a_valid_gitlab_pipeline(gitlab, component_project, tmp_path: Path):
+    import yaml
+
+    from pipeyard.check.schema import schema_problems
+
+    catalog(gitlab, templates_dir(tmp_path))
+    doc = yaml.safe_load(component_project.files[".gitlab-ci.yml"])
+    assert schema_problems(doc) == []
+    assert doc["catalog-release"]["release"]["tag_name"] == "$CI_COMMIT_TAG"
+
+
+def test_a_release_through_the_releases_api_publishes_no_catalog_version(gitlab, component_project, tmp_path: Path):
+    """What the catalog release did before: commit, then POST /releases with the access token. On a GitLab
+    where API releases no longer publish, the catalog never gets the version; only where they still do
+    (older GitLab) does it."""
+    gl = gl_client(gitlab.url).projects.get("platform/pipeyard")
+    gl.releases.create({"tag_name": "1.0.0", "ref": "main", "name": "pipeyard 1.0.0", "description": "n"})
+    assert "1.0.0" in component_project.releases and component_project.catalog == []
+    component_project.api_release_publishes = True
+    gl.releases.create({"tag_name": "2.0.0", "ref": "main", "name": "pipeyard 2.0.0", "description": "n"})
+    assert [v.version for v in component_project.catalog] == ["2.0.0"]
+
+
+def test_the_projects_own_pipeline_and_files_are_kept(gitlab, component_project: ComponentProject, tmp_path: Path):
+    own = b"build-docs:\n  script: [make docs]\nrelease-it:\n  script: [echo]\n  rules: [{if: $CI_COMMIT_TAG}]\n" \
+          b"  release: {tag_name: $CI_COMMIT_TAG, description: $CI_COMMIT_TAG_MESSAGE}\n"
+    component_project.files = {**component_project.files, ".gitlab-ci.yml": own, "CONTRIBUTING.md": b"ours\n"}
+    result = catalog(gitlab, templates_dir(tmp_path))
+    assert result.release == "published"
+    assert component_project.files[".gitlab-ci.yml"] == own
+    assert component_project.files["CONTRIBUTING.md"] == b"ours\n"
+    assert component_project.catalog[0].published_by == "job:platform/pipeyard"
+
+
+def test_a_pipeline_without_a_release_job_is_refused_before_anything_is_written(gitlab, component_project,
+                                                                                 tmp_path: Path):
+    component_project.files = {**component_project.files, ".gitlab-ci.yml": b"lint:\n  script: [yamllint .]\n"}
+    with pytest.raises(ConfigError) as err:
+        catalog(gitlab, templates_dir(tmp_path))
+    assert "has no job with `release:`" in err.value.render() and "--show-release-job" in err.value.render()
+    assert not [r for r in gitlab.requests if r.method in ("POST", "PUT")]
+
+
+def test_a_project_without_a_description_is_refused(gitlab, component_project, tmp_path: Path):
+    component_project.description = ""
+    with pytest.raises(ConfigError, match="has no description"):
+        catalog(gitlab, templates_dir(tmp_path))
+    assert not [r for r in gitlab.requests if r.method in ("POST", "PUT")]
+
+
+def test_a_tag_pipeline_that_does_not_release_is_reported(gitlab, component_project, tmp_path: Path):
+    manual = b"release-by-hand:\n  script: [echo]\n  rules: [{if: $RELEASE_NOW}]\n" \
+             b"  release: {tag_name: $CI_COMMIT_TAG, description: x}\n"
+    component_project.files = {**component_project.files, ".gitlab-ci.yml": manual}
+    with pytest.raises(RemoteError) as err:
+        catalog(gitlab, templates_dir(tmp_path), wait=0.3)
+    assert "has not released 1.0.0 after 0.3 s" in err.value.render()
+    assert "/-/pipelines?ref=1.0.0" in err.value.render()
+    assert component_project.catalog == [] and "1.0.0" in component_project.tags
+
+
+def test_a_marked_pipeline_file_is_pipeyards_to_rewrite(gitlab, component_project, tmp_path: Path):
+    component_project.files = {**component_project.files,
+                               ".gitlab-ci.yml": b"# pipeyard:catalog-release\nold: {script: [echo]}\n"}
+    result = catalog(gitlab, templates_dir(tmp_path), release_image="harbor.example.com/gitlab/cli:v1")
+    assert result.release == "published"
+    assert b"image: harbor.example.com/gitlab/cli:v1" in component_project.files[".gitlab-ci.yml"]
+
+
 def test_unchanged_templates_release_the_head_without_a_commit(gitlab, component_project: ComponentProject,
                                                                 tmp_path: Path):
+    from pipeyard.release.catalog import PIPELINE_FILE, release_pipeline
+
     templates = templates_dir(tmp_path)
     component_project.files = {str(p.relative_to(templates)): p.read_bytes()
                                for p in templates.rglob("*") if p.is_file()}
-    result = publish_catalog(gl_client(gitlab.url), "platform/pipeyard", parse_version("2.0.0"), templates,
-                             notes="n\n", echo=lambda _: None)
+    component_project.files[PIPELINE_FILE] = release_pipeline().encode()
+    component_project.snapshots[component_project.branches["main"]] = component_project.files
+    result = catalog(gitlab, templates, version="2.0.0")
     assert result.changed_files == 0 and component_project.commits == []
     assert component_project.releases["2.0.0"]["commit"]["id"] == component_project.branches["main"]
 
@@ -249,20 +338,23 @@ def test_the_catalog_command_end_to_end(gitlab, component_project: ComponentProj
          "tags": [__version__]}]}))
     env = {"PIPEYARD_GITLAB_TOKEN": TOKEN, "CI_SERVER_URL": gitlab.url, "CI_COMMIT_TAG": f"v{__version__}",
            "PIPEYARD_COMPONENT_PROJECT": "platform/pipeyard"}
-    out = selfci("release", "catalog", "--digests", str(digests), env=env)
+    out = selfci("release", "catalog", "--digests", str(digests), "--wait", "10", env=env)
     assert out.returncode == 0, out.stderr
-    assert f"catalog release {__version__} of platform/pipeyard: created" in out.stdout
+    assert f"catalog release {__version__} of platform/pipeyard: released by the project's release job" in out.stdout
     committed = {a["file_path"] for a in component_project.commits[0]["actions"]}
     rendered = {str(p.relative_to(ROOT / "pipeline-templates")) for p in (ROOT / "pipeline-templates").rglob("*")
                 if p.is_file()}
-    assert rendered <= committed | {"README.md"}
+    assert rendered <= committed | {"README.md"} and ".gitlab-ci.yml" in committed
     notes = component_project.releases[__version__]["description"]
     assert f"platform/pipeyard/npm@{__version__}`" in notes
     assert f"harbor.example.com/pipeyard/npm:{__version__}@sha256:{'b' * 64}" in notes
+    assert {c for v in component_project.catalog for c in v.components} >= {"maven", "npm", "sonar"}
     assert TOKEN not in out.stdout + out.stderr
     missing = selfci("release", "catalog", env={**env, "PIPEYARD_GITLAB_TOKEN": ""})
     assert missing.returncode == 1
     assert "PIPEYARD_GITLAB_TOKEN is not set" in missing.stderr
+    shown = selfci("release", "catalog", "--show-release-job", "--release-image", "harbor.example.com/gl/cli:v1")
+    assert shown.returncode == 0 and "image: harbor.example.com/gl/cli:v1" in shown.stdout
 
 
 # -- Harbor -------------------------------------------------------------------------------------------
@@ -299,7 +391,7 @@ def test_a_missing_project_says_how_to_create_it(harbor: FakeHarbor):
 
 
 def test_the_harbor_command_end_to_end(harbor: FakeHarbor):
-    harbor.add_project("pipeyard")
+    harbor.add_project("pipeyard", members={"dev": "projectAdmin"})
     env = {"HARBOR_URL": harbor.url, "HARBOR_USERNAME": "dev", "HARBOR_PASSWORD": "dev-pw",
            "PIPEYARD_REGISTRY": f"{harbor.address}/pipeyard"}
     out = selfci("release", "harbor", env=env)

@@ -271,6 +271,8 @@ def test_caches_are_keyed_on_the_lockfiles_in_the_inputs_paths(outputs):
     # The release jobs refresh the plain key of the default branch the others fall back to.
     assert classic[".maven-deploy"]["cache"][1] == {"key": "maven-$CI_DEFAULT_BRANCH", "policy": "push",
                                                     "paths": ["$MAVEN_LOCAL_REPOSITORY/"]}
+    # ... and save what they download (the deploy plugin) under the pom's key, for the next pipeline.
+    assert "policy" not in classic[".maven-deploy"]["cache"][0]
     _, body = _component(outputs, "maven")
     assert body["$[[ inputs.job-prefix ]]build"]["variables"]["MAVEN_LOCAL_REPOSITORY"] == \
         "$[[ inputs.local-repository ]]"
@@ -280,7 +282,8 @@ def test_caches_are_keyed_on_the_lockfiles_in_the_inputs_paths(outputs):
 def test_the_gitops_job_has_an_environment_and_one_bump_at_a_time(outputs):
     job = _classic(outputs)[".gitops-bump"]
     assert job["environment"] == {"name": "$GITOPS_ENVIRONMENT", "url": "$GITOPS_ENVIRONMENT_URL"}
-    assert job["resource_group"] == "gitops-$GITOPS_ENVIRONMENT"
+    # One bump of a project at a time: every environment writes the one config repository.
+    assert job["resource_group"] == "gitops"
     assert job["interruptible"] is False
     inputs, body = _component(outputs, "gitops")
     assert body["$[[ inputs.job-prefix ]]bump"]["variables"]["GITOPS_ENVIRONMENT"] == "$[[ inputs.environment ]]"

@@ -6,7 +6,14 @@ token; as on GitLab, any non-empty user name is accepted with it.
 
 `hold_pushes_until_fetches=N` holds every push until N fetches have started, so a
 test can make two clients fetch the same tip before either pushes: a deterministic
-race, with no sleeps.
+race, with no sleeps. `push_gate(user)` runs before each push request and may block
+until the test's own condition holds (per client, by user name). `push_latency` adds
+the seconds GitLab spends in its pre-receive checks, which is what widens real races.
+
+`protect(repo, branch)` refuses pushes to a branch the way GitLab's pre-receive check
+does (lib/gitlab/checks/branch_check.rb, ERROR_MESSAGES[:push_protected_branch]): the
+push is declined by a hook and git prints "remote: GitLab: You are not allowed to push
+code to protected branches on this project." with "(pre-receive hook declined)".
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,17 +57,23 @@ class Request:
 
 
 class GitHttpServer:
-    def __init__(self, root: Path, *, token: str = "config-repo-token", hold_pushes_until_fetches: int = 0):
+    def __init__(self, root: Path, *, token: str = "config-repo-token", hold_pushes_until_fetches: int = 0,
+                 push_latency: float = 0.0, push_gate: Callable[[str], None] | None = None):
         self.root = root
         self.token = token
         self.hold_pushes_until_fetches = hold_pushes_until_fetches
+        self.push_latency = push_latency
+        self.push_gate = push_gate
         self.requests: list[Request] = []
         self.fetches = 0
+        self.fetches_by: Counter[str] = Counter()
         self._changed = threading.Condition()
         self._httpd: ThreadingHTTPServer | None = None
 
     # --- repositories -------------------------------------------------------------------------
-    def create_repo(self, name: str, files: dict[str, str], *, branch: str = "main") -> Path:
+    def create_repo(self, name: str, files: dict[str, str], *, branch: str = "main",
+                    branches: tuple[str, ...] = ()) -> Path:
+        """A bare repository whose `branch` (and each of `branches`) holds `files` in one commit."""
         bare = self.root / f"{name}.git"
         git("init", "-q", "--bare", "-b", branch, str(bare))
         git("-C", str(bare), "config", "http.receivepack", "true")
@@ -69,8 +85,36 @@ class GitHttpServer:
                 (work / rel).write_text(text, encoding="utf-8")
             git("add", "-A", cwd=work)
             git("commit", "-q", "-m", "seed the config repository", cwd=work)
-            git("push", "-q", str(bare), f"HEAD:refs/heads/{branch}", cwd=work)
+            for name_ in (branch, *branches):
+                git("push", "-q", str(bare), f"HEAD:refs/heads/{name_}", cwd=work)
         return bare
+
+    def protect(self, name: str, branch: str) -> None:
+        """Refuse every push to `branch`, as GitLab does for "Allowed to push: No one"."""
+        hook = self.root / f"{name}.git" / "hooks" / "pre-receive"
+        hook.write_text(f"""#!/bin/sh
+while read -r old new ref; do
+  if [ "$ref" = "refs/heads/{branch}" ]; then
+    echo "GitLab: You are not allowed to push code to protected branches on this project." >&2
+    exit 1
+  fi
+done
+""")
+        hook.chmod(0o755)
+
+    def tip(self, name: str, ref: str = "main") -> str:
+        return git("--git-dir", str(self.root / f"{name}.git"), "rev-parse", ref).strip()
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 60) -> bool:
+        """Block a push gate until `condition` holds (re-checked whenever a request arrives, and every 50 ms)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.05))
+        return True
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}.git"
@@ -142,11 +186,17 @@ class GitHttpServer:
             return b"".join(chunks)
         return h.rfile.read(int(h.headers.get("Content-Length") or 0))
 
-    def _hold_push(self, path: str, query: str) -> None:
+    def _hold_push(self, path: str, query: str, user: str) -> None:
         is_push = path.endswith("/git-receive-pack") or "service=git-receive-pack" in query
-        if is_push and self.hold_pushes_until_fetches:
+        if not is_push:
+            return
+        if self.hold_pushes_until_fetches:
             with self._changed:
                 self._changed.wait_for(lambda: self.fetches >= self.hold_pushes_until_fetches, timeout=60)
+        if self.push_gate is not None:
+            self.push_gate(user)
+        if self.push_latency and path.endswith("/git-receive-pack"):
+            time.sleep(self.push_latency)
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
@@ -166,8 +216,9 @@ class GitHttpServer:
         if h.command == "GET" and "service=git-upload-pack" in parts.query:
             with self._changed:
                 self.fetches += 1
+                self.fetches_by[user] += 1
                 self._changed.notify_all()
-        self._hold_push(parts.path, parts.query)
+        self._hold_push(parts.path, parts.query, user)
         env = {
             "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(self.root), "GIT_HTTP_EXPORT_ALL": "1",
             "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
@@ -194,6 +245,8 @@ class GitHttpServer:
         if proc.returncode != 0 and not proc.stdout:
             status, payload, cgi_headers = 500, proc.stderr, [("Content-Type", "text/plain")]
         self._record(h, parts, user, status, headers)
+        with self._changed:
+            self._changed.notify_all()
         h.send_response(status)
         for key, value in cgi_headers:
             if key.lower() not in ("content-length", "transfer-encoding"):

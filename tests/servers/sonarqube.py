@@ -1,20 +1,43 @@
-"""A local SonarQube that follows the Web API of 9.9 LTS, 10.x and 2025.x.
+"""A local SonarQube that follows the Web API of 9.9 LTS, 10.4 to 10.8, 2025.x and 2026.x.
 
-It answers from the facts in the webservice changelogs: which parameters and
-facets each version knows, which metrics exist, the shape of project_status
-before and after 10.0, the 404 listing unknown metric keys, the 400s for
-ps > 500 and p*ps > 10000, and a 401 with an empty body for a wrong token.
-It is stricter than a real server in one way: a parameter the version does not
-know is a 400 (a real server ignores it and silently widens the search), so a
-wrong parameter name fails the test instead of hiding.
+It answers from SonarQube's own definitions: the api/webservices/list dumps of 9.9.8, 25.12 and 26.7
+(GET api/webservices/list?include_internals=false, with each endpoint's changelog) and the sources of
+SonarSource/sonarqube (server/sonar-webserver-webapi*). Each rule names its source:
 
-Issues are generated lazily, so a project with 50,000 issues costs nothing, and
-every request is logged so tests can count API calls.
+- which parameters and facets each version knows (issues/search and hotspots/search changelogs:
+  componentKeys -> components and projectKey -> project in 10.2, impact facets in 10.2, issueStatuses
+  in 10.4, sinceLeakPeriod gone in 10.0) and the values of `s` (9.9: SEVERITY...ASSIGNEE; 10.x-25.12
+  without ASSIGNEE; 26.7 adds TYPE_SEVERITY and QUALITY_SEVERITY), a bad one being a 400 "Value of
+  parameter 's' (X) must be one of: [...]";
+- which metrics exist (10.4 *_issues, 10.7 software_quality_*_rating, 10.8 software_quality_*_issues),
+  the 404 listing unknown metric keys, the 400s for ps > 500 and p*ps > 10000, a 401 with an empty body
+  for a wrong token, Bearer tokens from 10.0;
+- the shape of project_status before and after 10.0 (the two example-json files);
+- Standard and MQR modes from 10.8: api/settings/values?keys=sonar.multi-quality-mode.enabled (the
+  setting SonarLint reads, sonarlint-core ServerInfoSynchronizer), MQR by default; issues carry
+  `impacts` whose severity is not the legacy one (issues/search example, 10.2+), so a sort by legacy
+  severity and one by impact severity differ;
+- api/hotspots/search deprecated in 2026.4 but still answering (26.7 list: deprecatedSince 2026.4);
+- the scanner bootstrap of 10.6 and later (server/sonar-webserver-webapi-v2 .../analysis/controller/
+  {VersionController,ScannerEngineController,JresController}.java): GET api/v2/analysis/version as
+  text/plain, GET api/v2/analysis/engine as JSON metadata {filename, sha256} or, with Accept:
+  application/octet-stream, the engine jar; GET api/v2/analysis/jres?os=&arch= as [{id, filename,
+  sha256, javaPath, os, arch}] and /jres/{id} as the archive. Before 10.6 they are 404 (pysonar then
+  asks api/server/version and stops: MIN_SUPPORTED_SQ_VERSION). Engine and JREs need a token, as a
+  server with sonar.forceAuthentication (the default) does.
+
+It is stricter than a real server in one way: a parameter the version does not know is a 400 (a real
+server ignores it and silently widens the search), so a wrong parameter name fails the test instead
+of hiding.
+
+Issues are generated lazily, so a project with 50,000 issues costs nothing, and every request is
+logged (with its Accept header and auth scheme) so tests can count and inspect API calls.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -31,10 +54,15 @@ from tests.servers import loopback
 VERSIONS = {
     "9.9": "9.9.8.100196",
     "10.4": "10.4.1.88267",
+    "10.5": "10.5.1.90531",
+    "10.6": "10.6.0.92116",
     "10.7": "10.7.0.96327",
+    "10.8": "10.8.1.101195",
     "2025.1": "2025.1.0.102418",
     "2026.4": "2026.4.0.120000",
 }
+ENGINE_FILE = "sonar-scanner-engine-shaded-11.14.0.2253-all.jar"
+MODE_SETTING = "sonar.multi-quality-mode.enabled"
 TOKEN = "squ_goodtoken0123456789"
 PROJECT = "my_project"
 TASK_ID = "AYhSC2-LY0CHkWJxvNA9"
@@ -44,7 +72,11 @@ SCRIPT_MESSAGE = 'Remove this call to <script>alert("pwned")</script> before rel
 SEVERITIES = ("BLOCKER", "CRITICAL", "MAJOR", "MINOR", "INFO")
 TYPES = ("BUG", "VULNERABILITY", "CODE_SMELL")
 QUALITIES = {"BUG": "RELIABILITY", "VULNERABILITY": "SECURITY", "CODE_SMELL": "MAINTAINABILITY"}
-IMPACT = {"BLOCKER": "BLOCKER", "CRITICAL": "HIGH", "MAJOR": "MEDIUM", "MINOR": "LOW", "INFO": "INFO"}
+IMPACTS = ("BLOCKER", "HIGH", "MEDIUM", "LOW", "INFO")
+# api/issues/search `s`, per the webservices dumps.
+SORTS_9_9 = {"STATUS", "UPDATE_DATE", "CLOSE_DATE", "HOTSPOTS", "FILE_LINE", "SEVERITY", "CREATION_DATE", "ASSIGNEE"}
+SORTS_10 = SORTS_9_9 - {"ASSIGNEE"}
+SORTS_2026 = SORTS_10 | {"TYPE_SEVERITY", "QUALITY_SEVERITY"}
 
 CLASSIC_METRICS = {
     "alert_status": "ERROR", "bugs": "3", "vulnerabilities": "0", "code_smells": "142",
@@ -92,6 +124,15 @@ def vt(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
+PUBLIC = {"api/server/version", "api/system/status", "api/v2/analysis/version"}
+
+
+@dataclass(frozen=True)
+class Raw:
+    data: bytes
+    ctype: str
+
+
 class ApiError(Exception):
     def __init__(self, code: int, msg: str | None):
         self.code, self.msg = code, msg
@@ -125,7 +166,14 @@ class SonarState:
     delay: dict[str, float] = field(default_factory=dict)                   # path -> seconds
     message_extra: str = ""                                                 # appended to every issue message
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # (path, Accept header, auth scheme) of every request, for the scanner bootstrap checks.
+    seen: list[tuple[str, str, str]] = field(default_factory=list)
     deprecated_used: list[str] = field(default_factory=list)
+    mode: str = "MQR"  # 10.8 and later: MQR (the default) or STANDARD
+    engine: bytes = b"stand-in scanner engine"
+    jres: list[dict[str, Any]] = field(default_factory=lambda: [
+        {"id": "jre-21-linux-x64", "filename": "OpenJDK21U-jre_x64_linux_hotspot_21.0.5_11.tar.gz",
+         "sha256": "0" * 64, "javaPath": "jdk-21.0.5+11-jre/bin/java", "os": "linux", "arch": "x64"}])
 
     @property
     def v(self) -> tuple[int, ...]:
@@ -133,6 +181,10 @@ class SonarState:
 
     def calls(self, path: str | None = None) -> int:
         return sum(1 for p, _ in self.requests if path is None or p == path)
+
+    @property
+    def mqr(self) -> bool:
+        return self.v >= (10, 8) and self.mode == "MQR"
 
 
 class SonarStub:
@@ -145,6 +197,8 @@ class SonarStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Head and body go out in two writes; with Nagle the client's delayed ACK stalls each answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -171,17 +225,21 @@ class SonarStub:
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         st = self.state
         st.requests.append((path, params))
+        auth = h.headers.get("Authorization", "") or ""
+        st.seen.append((path, h.headers.get("Accept", "") or "", auth.split(" ", 1)[0]))
         if path in st.delay:
             self.release.wait(st.delay[path])
         try:
             if path in st.fail:
                 raise ApiError(*st.fail[path])
-            if path not in ("api/server/version", "api/system/status"):
-                self.authenticate(h.headers.get("Authorization", ""))
-            body = self.route(path, params)
+            if path not in PUBLIC:
+                self.authenticate(auth)
+            body = self.route(path, params, h.headers.get("Accept", "") or "")
         except ApiError as err:
             payload = b"" if err.msg is None else json.dumps({"errors": [{"msg": err.msg}]}).encode()
             return self.send(h, err.code, payload, "application/json")
+        if isinstance(body, Raw):
+            return self.send(h, 200, body.data, body.ctype)
         if isinstance(body, str):
             return self.send(h, 200, body.encode(), "text/plain")
         return self.send(h, 200, json.dumps(body).encode(), "application/json")
@@ -211,7 +269,9 @@ class SonarStub:
 
     # -- the Web API -------------------------------------------------------
 
-    def route(self, path: str, p: dict[str, str]) -> Any:
+    def route(self, path: str, p: dict[str, str], accept: str = "") -> Any:
+        if path.startswith("api/v2/analysis/"):
+            return self.bootstrap(path[len("api/v2/analysis/"):], p, accept)
         routes = {
             "api/server/version": lambda: self.state.version,
             "api/system/status": lambda: {"id": "x", "version": self.state.version, "status": "UP"},
@@ -221,11 +281,45 @@ class SonarStub:
             "api/issues/search": self.issues,
             "api/hotspots/search": self.hotspots,
             "api/components/show": self.component,
+            "api/settings/values": self.settings_values,
         }
         if path not in routes:
             raise ApiError(404, f"Unknown url : /{path}")
         fn = routes[path]
         return fn() if path in ("api/server/version", "api/system/status") else fn(p)
+
+    # -- the scanner bootstrap (10.6+) -------------------------------------
+
+    def bootstrap(self, what: str, p: dict[str, str], accept: str) -> Any:
+        st = self.state
+        if st.v < (10, 6):
+            raise ApiError(404, None)
+        binary = "application/octet-stream" in accept
+        if what == "version":
+            return st.version
+        if what == "engine":
+            if binary:
+                return Raw(st.engine, "application/octet-stream")
+            return {"filename": ENGINE_FILE, "sha256": hashlib.sha256(st.engine).hexdigest()}
+        if what == "jres":
+            wanted = [j for j in st.jres if (not p.get("os") or j["os"] == p["os"].lower())
+                      and (not p.get("arch") or j["arch"] == p["arch"].lower())]
+            return Raw(json.dumps(wanted).encode(), "application/json")
+        if what.startswith("jres/"):
+            jre = next((j for j in st.jres if j["id"] == what[5:]), None)
+            if jre is None:
+                raise ApiError(404, f"Unable to find JRE with id '{what[5:]}'")
+            return Raw(b"stand-in jre", "application/octet-stream") if binary else jre
+        raise ApiError(404, None)
+
+    def settings_values(self, p: dict[str, str]) -> dict[str, Any]:
+        """api/settings/values: values of the keys the server defines; an unknown key is left out."""
+        keys = [k for k in p.get("keys", "").split(",") if k]
+        out = []
+        if MODE_SETTING in keys and self.state.v >= (10, 8):
+            out.append({"key": MODE_SETTING, "value": "true" if self.state.mode == "MQR" else "false",
+                        "inherited": self.state.mode == "MQR"})
+        return {"settings": out}
 
     def ce_task(self, p: dict[str, str]) -> dict[str, Any]:
         if p.get("id") != TASK_ID:
@@ -321,10 +415,13 @@ class SonarStub:
 
     # -- issues ------------------------------------------------------------
 
-    def issue_tuple(self, i: int) -> tuple[str, str, bool]:
-        # Issue 0 (the one whose message holds <script>) is a blocker, so every top-N list shows it.
+    def issue_tuple(self, i: int) -> tuple[str, str, str, bool]:
+        """(legacy severity, type, impact severity, new). Issue 0 (the one whose message holds <script>) is a
+        blocker both ways, so every top-N list shows it; for the others the impact severity follows its own
+        rule, as on a real server where a MINOR code smell can have a HIGH maintainability impact."""
         severity = SEVERITIES[(i * 7) % 23 % 5] if i % 3 else SEVERITIES[0 if i == 0 else 2]
-        return severity, TYPES[(i * 5) % 7 % 3], i < self.state.issues_new
+        impact = "BLOCKER" if i == 0 else IMPACTS[(i * 3 + 1) % 5]
+        return severity, TYPES[(i * 5) % 7 % 3], impact, i < self.state.issues_new
 
     def issues(self, p: dict[str, str]) -> dict[str, Any]:
         st = self.state
@@ -349,6 +446,9 @@ class SonarStub:
             raise ApiError(400, f"'ps' value ({ps}) must be less than 500")
         if ps * page > 10000:
             raise ApiError(400, f"Can return only the first 10000 results. {ps * page}th result asked.")
+        sorts = SORTS_2026 if v >= (2026, 1) else SORTS_10 if v >= (10, 0) else SORTS_9_9
+        if p.get("s") and p["s"] not in sorts:
+            raise ApiError(400, f"Value of parameter 's' ({p['s']}) must be one of: [{', '.join(sorted(sorts))}]")
         facets_known = FACETS_10_4 if v >= (10, 4) else FACETS_10_2 if v >= (10, 2) else FACETS_9_9
         facets = [f for f in p.get("facets", "").split(",") if f]
         for f in facets:
@@ -357,10 +457,18 @@ class SonarStub:
         only_new = p.get("inNewCodePeriod") in ("true", "yes")
         count = st.issues_new if only_new else st.issues_total
         rows = [(i, *self.issue_tuple(i)) for i in range(count)]
+        wanted_impacts = [x for x in p.get("impactSeverities", "").split(",") if x]
+        if wanted_impacts:
+            rows = [r for r in rows if r[3] in wanted_impacts]
+        count = len(rows)
+        # Descending is asc=false; SEVERITY orders the legacy severity, QUALITY_SEVERITY the impact one.
+        descending = p.get("asc") in ("false", "no")
         if p.get("s") == "SEVERITY":
-            rows.sort(key=lambda r: SEVERITIES.index(r[1]), reverse=p.get("asc") in ("true", "yes"))
+            rows.sort(key=lambda r: SEVERITIES.index(r[1]), reverse=not descending)
+        elif p.get("s") == "QUALITY_SEVERITY":
+            rows.sort(key=lambda r: IMPACTS.index(r[3]), reverse=not descending)
         page_rows = rows[(page - 1) * ps: page * ps]
-        issues = [self.issue(i, sev, typ) for i, sev, typ, _new in page_rows]
+        issues = [self.issue(i, sev, typ, impact) for i, sev, typ, impact, _new in page_rows]
         out: dict[str, Any] = {"paging": {"pageIndex": page, "pageSize": ps, "total": count},
                                "issues": issues,
                                "components": self.components_of(issues)}
@@ -373,16 +481,16 @@ class SonarStub:
             out["facets"] = [self.facet(f, rows) for f in facets]
         return out
 
-    def facet(self, name: str, rows: list[tuple[int, str, str, bool]]) -> dict[str, Any]:
+    def facet(self, name: str, rows: list[tuple[int, str, str, str, bool]]) -> dict[str, Any]:
         counts: dict[str, int] = {}
-        for _i, sev, typ, _new in rows:
-            key = {"severities": sev, "types": typ, "impactSeverities": IMPACT[sev],
+        for _i, sev, typ, impact, _new in rows:
+            key = {"severities": sev, "types": typ, "impactSeverities": impact,
                    "impactSoftwareQualities": QUALITIES[typ]}.get(name, "OTHER")
             counts[key] = counts.get(key, 0) + 1
         values = [{"val": k, "count": c} for k, c in sorted(counts.items(), key=lambda kv: -kv[1])]
         return {"property": name, "values": values}
 
-    def issue(self, i: int, severity: str, typ: str) -> dict[str, Any]:
+    def issue(self, i: int, severity: str, typ: str, impact: str) -> dict[str, Any]:
         st = self.state
         path = f"src/main/java/com/acme/billing/Invoice{i % 40}.java"
         message = SCRIPT_MESSAGE if i == 0 else f"Refactor this method to reduce its complexity from {20 + i % 9} to 15."
@@ -394,7 +502,7 @@ class SonarStub:
             "creationDate": "2025-06-08T11:02:03+0200", "tags": [],
         }
         if st.v >= (10, 2):
-            issue["impacts"] = [{"softwareQuality": QUALITIES[typ], "severity": IMPACT[severity]}]
+            issue["impacts"] = [{"softwareQuality": QUALITIES[typ], "severity": impact}]
             issue["cleanCodeAttribute"] = "CLEAR"
             issue["cleanCodeAttributeCategory"] = "INTENTIONAL"
         if st.v >= (10, 4):
@@ -415,6 +523,8 @@ class SonarStub:
 
     def hotspots(self, p: dict[str, str]) -> dict[str, Any]:
         st = self.state
+        if st.v >= (2026, 4):
+            st.deprecated_used.append("api/hotspots/search")  # deprecated in 2026.4, still answering
         name = "project" if st.v >= (10, 2) else "projectKey"
         if st.v >= (10, 2) and "projectKey" in p:
             st.deprecated_used.append("projectKey")

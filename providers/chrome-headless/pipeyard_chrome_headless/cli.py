@@ -107,8 +107,13 @@ def screenshot(ctx: click.Context, url: str | None, output: str | None, **flags:
     conf = settings_mod.load(PROVIDER, overrides=given)
     raw = {SHOT_FLAGS[k]: v for k, v in options.without_settings(flags).items() if _given(ctx, k)}
     raw.setdefault("timeout", conf["SCREENSHOT_TIMEOUT"])
-    if conf["SCREENSHOT_AUTH"] is not None:
-        raw.setdefault("auth", conf["SCREENSHOT_AUTH"])
+    if conf["SCREENSHOT_AUTH"] is not None and "auth" not in raw:
+        user, colon, _password = conf["SCREENSHOT_AUTH"].partition(":")
+        if not user or not colon:
+            # A bad variable is the job's configuration, not the command line: named as itself, never echoed.
+            raise ConfigError(f"{conf.given_as('SCREENSHOT_AUTH')} is not USER:PASSWORD",
+                              fix="set it to the page's basic-auth login and password, separated by ':'")
+        raw["auth"] = conf["SCREENSHOT_AUTH"]
     if url:
         if "SCREENSHOT_CONFIG" in given:
             raise UsageError("give either a URL or --config, not both",
@@ -128,11 +133,14 @@ def _batch(conf: settings_mod.Settings, raw: dict[str, Any]) -> list[Any]:
 
     path = Path(conf["SCREENSHOT_CONFIG"])
     if not path.is_file():
-        if conf.sources["SCREENSHOT_CONFIG"] == "default":
+        source = conf.sources["SCREENSHOT_CONFIG"]
+        if source == "default" and not path.exists():
             raise UsageError(f"no URL given and there is no {path} here",
                              fix="give a URL to capture, or a shots file with --config FILE (or SCREENSHOT_CONFIG)")
-        raise ConfigError(f"SCREENSHOT_CONFIG={path} ({conf.sources['SCREENSHOT_CONFIG']}) does not exist",
-                          fix="check the path; it is relative to the job's working directory")
+        what = "is a folder" if path.is_dir() else "does not exist"
+        named = f"--config {path}" if source == "flag" else f"SCREENSHOT_CONFIG={path} ({source})"
+        raise (UsageError if source == "flag" else ConfigError)(
+            f"{named} {what}", fix="name the shots file; a relative path starts at the job's working directory")
     return load_batch(path, base=raw, output_dir=Path(conf["SCREENSHOT_OUTPUT_DIR"]))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeyard_kit import urls
 from pipeyard_kit.errors import UsageError
 
 # The keys of a shot, as shots.yml spells them; flags are the same words with dashes.
@@ -191,9 +192,10 @@ class _Reader:
             items = [(str(k).strip(), "" if v is None else str(v)) for k, v in value.items()]
         else:
             items = []
-            for entry in [value] if isinstance(value, str) else value:
+            for n, entry in enumerate([value] if isinstance(value, str) else value, 1):
                 if not isinstance(entry, str) or sep not in entry:
-                    self.bad(key, f"{entry!r} has no {sep!r}: write it as {example}")
+                    # Not echoed: a header or cookie value is often a token.
+                    self.bad(key, f"entry {n} has no {sep!r}: write it as {example}")
                     continue
                 name, _, val = entry.partition(sep)
                 items.append((name.strip(), val.strip()))
@@ -242,6 +244,11 @@ def _url(r: _Reader, files_dir: Path) -> str | None:
         r.bad("url", "is missing: give the page's http(s) URL")
         return None
     parts = urlsplit(text)
+    if urls.has_credentials(text):
+        # A password in the URL ends up in logs, error lines and the browser's history.
+        r.bad("url", f"{urls.masked(text)!r} carries credentials (user:password@): give them with --auth or "
+                     "SCREENSHOT_AUTH (auth: in a shots file) instead")
+        return None
     if parts.scheme.lower() in ("http", "https") and parts.netloc:
         return text
     if parts.scheme.lower() == "file":
@@ -249,7 +256,7 @@ def _url(r: _Reader, files_dir: Path) -> str | None:
     local = files_dir / text
     if not parts.scheme and local.is_file():
         return local.resolve().as_uri()
-    r.bad("url", f"{text!r} is not an http(s) URL or an existing file: use e.g. https://host/path")
+    r.bad("url", f"{urls.masked(text)!r} is not an http(s) URL or an existing file: use e.g. https://host/path")
     return None
 
 
@@ -279,6 +286,9 @@ def _format_and_output(r: _Reader, url: str | None, output_dir: Path | None) -> 
                             f"{output_dir}")
             return None, None
         path = output_dir / path
+    if path is not None and path.is_dir():
+        r.bad("output", f"{str(path)!r} is a folder: name the file to write, e.g. page.png")
+        return None, None
     return fmt, path
 
 

@@ -73,7 +73,7 @@ def test_every_bad_flag_is_reported_at_once_with_exit_2():
         "  - --scale 9 is out of range: use 0.25 to 5",
         "  - --wait-until 'idle' is not allowed: use one of load, domcontentloaded, networkidle, commit",
         "  - --delay 'soon' is not a duration: use seconds (2, 0.5) or milliseconds (500ms)",
-        "  - --header 'X-Bad' has no ':': write it as 'Name: value'",
+        "  - --header entry 1 has no ':': write it as 'Name: value'",
     ]
 
 

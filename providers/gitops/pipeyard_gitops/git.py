@@ -130,6 +130,32 @@ class Git:
             raise
         return True
 
+    def fetch_many(self, *branches: str) -> dict[str, str]:
+        """Fetch the tips of several branches in one round trip; {branch: sha} of those that exist."""
+        present = self.ls_remote(*branches)
+        if present:
+            specs = [f"+refs/heads/{b}:refs/remotes/origin/{b}" for b in present]
+            try:
+                self.run("fetch", "-q", "--depth", "1", "--no-tags", "origin", *specs)
+            except GitFailure as exc:
+                if "couldn't find remote ref" not in exc.output:
+                    raise
+                return self.fetch_many(*branches)  # deleted between the two calls: look again
+        for branch in set(branches) - set(present):
+            self.run("update-ref", "-d", f"refs/remotes/origin/{branch}")
+        # What was fetched, which may be newer than what ls-remote saw a moment before.
+        return {b: self.run("rev-parse", f"refs/remotes/origin/{b}").strip() for b in present}
+
+    def ls_remote(self, *branches: str) -> dict[str, str]:
+        """{branch: sha} of the given branches on the server, without fetching anything."""
+        out = self.run("ls-remote", "--heads", "origin", *[f"refs/heads/{b}" for b in branches])
+        tips = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref.startswith("refs/heads/") and ref[len("refs/heads/"):] in branches:
+                tips[ref[len("refs/heads/"):]] = sha
+        return tips
+
     def head(self) -> str:
         return self.run("rev-parse", "HEAD").strip()
 
@@ -141,13 +167,29 @@ _UNREACHABLE = ("could not resolve host", "failed to connect", "couldn't connect
                 "connection timed out", "operation timed out", "timed out", "ssl certificate problem",
                 "unable to access", "empty reply from server", "network is unreachable")
 _NOT_FOUND = ("returned error: 404", "' not found", "does not appear to be a git repository")
-_RACE = ("(fetch first)", "(non-fast-forward)", "failed to update ref", "cannot lock ref", "incorrect old value",
-         "stale info")
+# A push that lost a race, in git's words. "moved": another push landed after our fetch (the branch
+# is not where we left it), so someone made progress. "busy": another receive-pack held the ref's lock
+# at that moment (git's lockfile.c, "Unable to create '...lock': File exists"), which may or may not
+# have landed. Checked in this order.
+_MOVED = ("(fetch first)", "(non-fast-forward)", "(stale info)", "incorrect old value", "but expected",
+          "reference already exists")
+_BUSY = ("unable to create", "file exists", "cannot lock ref", "failed to update ref", "failed to lock")
+
+
+def race_kind(failure: GitFailure) -> str | None:
+    """'moved', 'busy' or None (not a race) for a failed push."""
+    text = failure.output.lower()
+    if "rejected" not in text:
+        return None
+    if any(s in text for s in _MOVED):
+        return "moved"
+    if any(s in text for s in _BUSY):
+        return "busy"
+    return None
 
 
 def is_race(failure: GitFailure) -> bool:
-    text = failure.output.lower()
-    return "rejected" in text and any(s in text for s in _RACE)
+    return race_kind(failure) is not None
 
 
 def explain(failure: GitFailure, *, url: str, branch: str) -> Exception:
@@ -167,7 +209,7 @@ def explain(failure: GitFailure, *, url: str, branch: str) -> Exception:
         return RemoteError(f"cannot reach the config repository {shown} ({detail})",
                            fix="check GITOPS_REPO_URL and that the runner can reach that host")
     if "pre-receive hook declined" in text or "protected branch" in text or "not allowed to push" in text:
-        return RemoteError(f"the config repository refused the push to {branch} ({_last_line(failure.output)})",
+        return RemoteError(f"the config repository refused the push to {branch} ({_refusal(failure.output)})",
                            fix="allow the token's role to push to that branch, or list the environment in "
                                "GITOPS_PROTECTED_ENVIRONMENTS so the change goes through a merge request")
     return RemoteError(f"git failed on the config repository {shown}: {_last_line(failure.output)}",
@@ -175,6 +217,15 @@ def explain(failure: GitFailure, *, url: str, branch: str) -> Exception:
 
 
 _UNABLE = re.compile(r"^unable to access '[^']*':\s*")
+_REJECTED = re.compile(r"\[remote rejected\][^(]*\((?P<why>[^)]*)\)")
+
+
+def _refusal(output: str) -> str:
+    """What the server said when it declined a push: its own `remote:` lines, and git's reason."""
+    said = [ln.strip()[len("remote:"):].strip() for ln in output.splitlines() if ln.strip().startswith("remote:")]
+    said = [ln for ln in said if ln]
+    why = [m["why"] for m in _REJECTED.finditer(output)]
+    return "; ".join(dict.fromkeys(said + why)) or _last_line(output)
 
 
 def _last_line(output: str) -> str:

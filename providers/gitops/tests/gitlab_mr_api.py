@@ -2,8 +2,11 @@
 
 Covers what python-gitlab calls for the gitops merge-request path:
 GET /api/v4/projects/:id, GET and POST /api/v4/projects/:id/merge_requests and
-PUT /api/v4/projects/:id/merge_requests/:iid. :id is a numeric id or the
-URL-encoded path. Auth is the PRIVATE-TOKEN header (or a Bearer token); errors use
+PUT /api/v4/projects/:id/merge_requests/:iid (doc/api/merge_requests.md), and for
+`pipeyard chart check` GET /api/v4/projects/:id/protected_branches
+(doc/api/protected_branches.md: wildcard rules are listed as written, with
+push_access_levels and merge_access_levels; access level 0 is "No access"). :id is
+a numeric id or the URL-encoded path. Auth is the PRIVATE-TOKEN header (or a Bearer token); errors use
 GitLab's {"message": ...} bodies and status codes (401, 404, 409 for a second open
 merge request of the same branches, 422 for a missing source branch). HTTP, auth
 and bodies are tests.servers.gitlab_api.FakeGitLab's; this module keeps the state.
@@ -28,6 +31,7 @@ class GitLabApi:
         self.project_id = project_id
         self.branch_exists = branch_exists or (lambda _branch: True)
         self.merge_requests: list[dict[str, Any]] = []
+        self.protected_branches: list[dict[str, Any]] = []
         # How many merge-request lists answer [] as if read before a concurrent create landed.
         self.stale_lists = 0
         self._lock = threading.Lock()
@@ -77,6 +81,8 @@ class GitLabApi:
         rest, method, form = segments[5:], req["method"], req["body"] or {}
         if not rest and method == "GET":
             return 200, self._project()
+        if rest == ["protected_branches"] and method == "GET":
+            return 200, self.protected_branches
         if rest == ["merge_requests"] and method == "GET":
             return 200, self._list(form_fields(req["query"]))
         if rest == ["merge_requests"] and method == "POST":
@@ -84,6 +90,16 @@ class GitLabApi:
         if len(rest) == 2 and rest[0] == "merge_requests" and method == "PUT":
             return self._update(int(rest[1]), form)
         return 404, {"error": "404 Not Found"}
+
+    def protect(self, name: str, *, push: int = 0, merge: int = 40, force_push: bool = False) -> None:
+        """A protected branch (or wildcard) as GitLab lists it; 0 No access, 30 Developers, 40 Maintainers."""
+        names = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
+        n = len(self.protected_branches) + 1
+        self.protected_branches.append({
+            "id": 100 + n, "name": name, "allow_force_push": force_push, "code_owner_approval_required": False,
+            "push_access_levels": [{"id": 1000 + n, "access_level": push, "access_level_description": names[push]}],
+            "merge_access_levels": [{"id": 2000 + n, "access_level": merge,
+                                     "access_level_description": names[merge]}]})
 
     def _list(self, query: dict[str, str]) -> list[dict[str, Any]]:
         with self._lock:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gitlab_mr_api import GitLabApi
 
-from pipeyard.charts.scaffold import ChartSpec, argocd_files, chart_files
+from pipeyard.charts.scaffold import ChartSpec, argocd_files, chart_files, kustomization
 from tests.fixtures import run_cli
 from tests.servers.git_http import GitHttpServer
 
@@ -31,13 +32,23 @@ def gitops_bump(*args: str, env: dict[str, str]):
     return run_cli("python", "-m", "pipeyard_gitops.cli", *args, env={**clean_env(), **env})
 
 
-def seed_files(url: str, apps: tuple[str, ...] = ("orders",)) -> dict[str, str]:
+def seed_files(url: str, apps: tuple[str, ...] = ("orders",), *, tag: str = "1.4.0", **spec: Any) -> dict[str, str]:
+    """The files `pipeyard chart init APP --image harbor.example.com/shop/APP:TAG` writes, for each app."""
     files: dict[str, str] = {}
     for app in apps:
-        spec = ChartSpec(app=app, image=f"harbor.example.com/shop/{app}", repo_url=url)
-        files.update(chart_files(spec))
-        files.update(argocd_files(spec, Path("/nonexistent")))
+        chart = ChartSpec(app=app, image=f"harbor.example.com/shop/{app}", repo_url=url, tag=tag, **spec)
+        files.update(chart_files(chart))
+        for rel, text in argocd_files(chart, Path("/nonexistent")).items():
+            # Several apps share each folder's kustomization.yaml, as chart init run once per app leaves it.
+            files[rel] = kustomization(files[rel], f"{app}.yaml") if rel.endswith("/kustomization.yaml") \
+                and rel in files else text
     return files
+
+
+def seed(server: GitHttpServer, name: str = "config", apps: tuple[str, ...] = ("orders",), **spec: Any) -> str:
+    """A config repository as a platform team sets it up: main, and deploy/prod for the protected environment."""
+    server.create_repo(name, seed_files(server.url(name), apps, **spec), branches=("deploy/prod",))
+    return server.url(name)
 
 
 @pytest.fixture
@@ -51,8 +62,7 @@ def git_server(tmp_path: Path) -> Iterator[GitHttpServer]:
 @pytest.fixture
 def config_repo(git_server: GitHttpServer) -> str:
     """A config repository holding the `orders` chart as `pipeyard chart init` writes it; returns its URL."""
-    git_server.create_repo("config", seed_files(git_server.url("config")))
-    return git_server.url("config")
+    return seed(git_server)
 
 
 @pytest.fixture
@@ -67,6 +77,7 @@ def job_env(config_repo: str) -> dict[str, str]:
         "CI_PIPELINE_URL": PIPELINE_URL,
         "CI_PROJECT_URL": PROJECT_URL,
         "CI_COMMIT_SHA": COMMIT_SHA,
+        "CI_PIPELINE_IID": "42",
         "CI_JOB_TOKEN": "job-token-of-the-code-repository",
         "GITLAB_USER_LOGIN": "alice",
     }

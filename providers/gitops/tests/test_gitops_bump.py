@@ -49,20 +49,20 @@ def assert_one_clean_error(result, *phrases: str) -> None:
 def test_bump_commits_tag_and_digest_with_author_and_links(git_server, job_env):
     result = gitops_bump(env=job_env)
     assert result.returncode == 0, result.stderr
-    assert "pushed" in result.stdout and f"{VALUES_DEV}: latest -> 1.4.2" in result.stdout
-    assert pinned(git_server) == {"tag": "1.4.2", "digest": DIGEST}
+    assert "pushed" in result.stdout and f"{VALUES_DEV}: 1.4.0 -> 1.4.2" in result.stdout
+    assert pinned(git_server) == {"tag": "1.4.2", "digest": DIGEST, "pipeline": 42}
     head = git_server.log("config")[0]
     assert (head["author"], head["email"]) == ("pipeyard gitops", "gitops@pipeyard.invalid")
     assert head["message"].splitlines()[0] == "orders(dev): deploy 1.4.2"
-    assert f"Pipeline: {PIPELINE_URL}" in head["message"]
+    assert f"Pipeline: {PIPELINE_URL} (#42)" in head["message"]
     assert f"Built from: {PROJECT_URL}/-/commit/{COMMIT_SHA}" in head["message"]
     assert f"Image: {IMAGE_REPO}:1.4.2@{DIGEST}" in head["message"]
-    assert "Previous tag: latest" in head["message"]
-    # Only the one values file changed, and only its two lines.
+    assert "Previous tag: 1.4.0" in head["message"]
+    # Only the one values file changed: tag and digest rewritten, the pipeline added.
     seed = git_server.log("config")[1]["sha"]
     diff = subprocess.run(["git", "--git-dir", str(git_server.root / "config.git"), "diff", "--numstat", seed, "main"],
                           capture_output=True, text=True, check=True).stdout.split()
-    assert diff == ["2", "2", VALUES_DEV]
+    assert diff == ["3", "2", VALUES_DEV]
 
 
 def test_the_same_tag_makes_no_commit(git_server, job_env):
@@ -218,7 +218,7 @@ def test_credentials_in_the_repo_url_are_refused_and_masked(job_env):
 def test_dry_run_shows_the_change_and_pushes_nothing(git_server, job_env):
     result = gitops_bump("--dry-run", env=job_env)
     assert result.returncode == 0, result.stderr
-    assert '+  tag: "1.4.2"' in result.stdout and '-  tag: "latest"' in result.stdout
+    assert '+  tag: "1.4.2"' in result.stdout and '-  tag: "1.4.0"' in result.stdout
     assert len(git_server.log("config")) == 1
 
 
@@ -242,17 +242,17 @@ def _another_pipeline_lands(server: GitHttpServer, tmp_path, n: int) -> None:
 
 def _request(url: str, retries: int) -> BumpRequest:
     return BumpRequest(repo_url=url, branch="main", username="oauth2", token=TOKEN, app="orders", environment="dev",
-                       image=parse_image(f"{IMAGE_REPO}:3.0.0@{DIGEST}"), values_path=VALUES_DEV, retries=retries)
+                       image=parse_image(f"{IMAGE_REPO}:3.0.0@{DIGEST}"), retries=retries)
 
 
 def test_a_non_fast_forward_push_fetches_reapplies_and_retries(git_server, config_repo, tmp_path, monkeypatch):
     applied = []
 
-    def apply_then_lose_the_race(git_, req):
+    def apply_then_lose_the_race(git_, req, *args):
         applied.append(req.values_path)
         if len(applied) == 1:
             _another_pipeline_lands(git_server, tmp_path, 1)
-        return real_apply(git_, req)
+        return real_apply(git_, req, *args)
 
     real_apply = bump_mod._apply
     monkeypatch.setattr(bump_mod, "_apply", apply_then_lose_the_race)
@@ -261,27 +261,44 @@ def test_a_non_fast_forward_push_fetches_reapplies_and_retries(git_server, confi
     assert [c["message"].splitlines()[0] for c in git_server.log("config")][:2] == [
         "orders(dev): deploy 3.0.0", "other pipeline 1"]
     assert pinned(git_server)["tag"] == "3.0.0"
-    assert pinned(git_server, "apps/orders/values-test.yaml")["tag"] == "other-1-latest"
+    assert pinned(git_server, "apps/orders/values-test.yaml")["tag"] == "other-1-1.4.0"
 
 
 def test_retries_are_bounded(git_server, config_repo, tmp_path, monkeypatch):
     calls = []
 
-    def always_lose(git_, req):
+    def always_lose(git_, req, *args):
         calls.append(1)
         _another_pipeline_lands(git_server, tmp_path, len(calls))
-        return real_apply(git_, req)
+        return real_apply(git_, req, *args)
 
     real_apply = bump_mod._apply
     monkeypatch.setattr(bump_mod, "_apply", always_lose)
-    monkeypatch.setattr(bump_mod, "_backoff", lambda attempt: 0)
+    monkeypatch.setattr(bump_mod, "_backoff", lambda attempt, kind: 0)
     with pytest.raises(RemoteError, match="rejected 3 times") as err:
         bump_mod.bump(_request(config_repo, retries=2), tmp_path / "work")
     assert "GITOPS_PUSH_RETRIES" in str(err.value)
     assert len(calls) == 3
-    assert pinned(git_server)["tag"] == "latest"
+    assert pinned(git_server)["tag"] == "1.4.0"
 
 
 def test_apps_dir_must_stay_inside_the_config_repository(job_env):
     result = gitops_bump(env={**job_env, "GITOPS_APPS_DIR": "../elsewhere"})
     assert_one_clean_error(result, "GITOPS_APPS_DIR='../elsewhere' is not a folder inside the config repository")
+
+
+def test_a_config_repository_without_argocd_objects_is_bumped_on_gitops_branch(tmp_path, job_env):
+    # A chart made by hand, no Applications in the repository: the bump goes to GITOPS_BRANCH and says why.
+    (tmp_path / "plain").mkdir()
+    server = GitHttpServer(tmp_path / "plain", token=TOKEN).start()
+    try:
+        server.create_repo("config", {
+            "apps/orders/values.yaml": f"image:\n  repository: {IMAGE_REPO}\n",
+            VALUES_DEV: 'image:\n  tag: "1.0.0"\n'})
+        result = gitops_bump(env={**job_env, "GITOPS_REPO_URL": server.url("config")})
+        assert result.returncode == 0, result.stderr
+        assert "no Application for orders(dev) under argocd/: using main" in result.stderr
+        assert yaml.safe_load(server.show("config", "main", VALUES_DEV))["image"] == {
+            "tag": "1.4.2", "digest": DIGEST, "pipeline": 42}
+    finally:
+        server.stop()

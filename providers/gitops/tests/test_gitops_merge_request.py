@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import yaml
 from gitlab_mr_api import GitLabApi
-from gitops_support import COMMIT_SHA, DIGEST, IMAGE_REPO, PIPELINE_URL, PROJECT_URL, TOKEN, gitops_bump
+from gitops_support import COMMIT_SHA, DIGEST, IMAGE_REPO, PIPELINE_URL, PROJECT_URL, TOKEN, gitops_bump, seed
 
 from pipeyard_gitops.mergerequest import MergeRequestTarget, ensure_merge_request
+from tests.servers.git_http import GitHttpServer
 
 VALUES_PROD = "apps/orders/values-prod.yaml"
 BRANCH = "gitops/orders/prod"
@@ -16,14 +17,19 @@ def prod_env(job_env: dict[str, str], api) -> dict[str, str]:
     return {**job_env, "GITOPS_ENVIRONMENT": "prod", "GITOPS_GITLAB_URL": api.url, "GITOPS_PROJECT": "platform/config"}
 
 
-def test_prod_opens_a_merge_request_and_leaves_main_alone(git_server, gitlab_api, job_env):
+def test_prod_opens_a_merge_request_into_its_protected_branch(git_server, gitlab_api, job_env):
+    tips = {b: git_server.tip("config", b) for b in ("main", "deploy/prod")}
     result = gitops_bump(env=prod_env(job_env, gitlab_api))
     assert result.returncode == 0, result.stderr
     assert f"merge request {gitlab_api.web_url}/-/merge_requests/1" in result.stdout
-    assert yaml.safe_load(git_server.show("config", "main", VALUES_PROD))["image"]["tag"] == "latest"
-    assert yaml.safe_load(git_server.show("config", BRANCH, VALUES_PROD))["image"] == {"tag": "1.4.2", "digest": DIGEST}
+    assert f"(branch {BRANCH} into deploy/prod)" in result.stdout
+    # Neither the branch dev pushes to nor the one prod syncs from moved.
+    assert {b: git_server.tip("config", b) for b in tips} == tips
+    assert yaml.safe_load(git_server.show("config", BRANCH, VALUES_PROD))["image"] == {
+        "tag": "1.4.2", "digest": DIGEST, "pipeline": 42}
+    assert git_server.log("config", BRANCH)[1]["sha"] == tips["deploy/prod"]
     (mr,) = gitlab_api.merge_requests
-    assert (mr["source_branch"], mr["target_branch"], mr["state"]) == (BRANCH, "main", "opened")
+    assert (mr["source_branch"], mr["target_branch"], mr["state"]) == (BRANCH, "deploy/prod", "opened")
     assert mr["title"] == "orders(prod): deploy 1.4.2"
     assert PIPELINE_URL in mr["description"] and f"{PROJECT_URL}/-/commit/{COMMIT_SHA}" in mr["description"]
     assert mr["labels"] == ["gitops"] and mr["force_remove_source_branch"] is True
@@ -52,21 +58,46 @@ def test_rerunning_the_same_bump_pushes_nothing_new(git_server, gitlab_api, job_
     assert len(gitlab_api.merge_requests) == 1
 
 
-def test_what_main_already_runs_needs_no_merge_request(git_server, gitlab_api, job_env):
-    result = gitops_bump(env={**prod_env(job_env, gitlab_api), "GITOPS_IMAGE": f"{IMAGE_REPO}:latest"})
+def test_what_prod_already_runs_needs_no_merge_request(git_server, gitlab_api, job_env):
+    result = gitops_bump(env={**prod_env(job_env, gitlab_api), "GITOPS_IMAGE": f"{IMAGE_REPO}:1.4.0"})
     assert result.returncode == 0, result.stderr
     assert "nothing to commit" in result.stdout
     assert gitlab_api.merge_requests == [] and BRANCH not in git_server.branches("config")
 
 
-def test_protection_is_configurable(git_server, gitlab_api, job_env):
-    env = prod_env(job_env, gitlab_api)
-    pushed = gitops_bump(env={**env, "GITOPS_PROTECTED_ENVIRONMENTS": "none"})
-    assert pushed.returncode == 0 and "pushed" in pushed.stdout
-    assert yaml.safe_load(git_server.show("config", "main", VALUES_PROD))["image"]["tag"] == "1.4.2"
-    via_mr = gitops_bump(env={**env, "GITOPS_ENVIRONMENT": "test", "GITOPS_PROTECTED_ENVIRONMENTS": "test,prod"})
+def test_a_job_cannot_switch_off_the_protection_the_config_repository_declares(git_server, gitlab_api, job_env):
+    # The Application of prod is labelled protected and tracks deploy/prod: nothing this job sets, and nothing
+    # its token could do (the server does not protect deploy/prod here), gets a direct push there.
+    tips = {b: git_server.tip("config", b) for b in ("main", "deploy/prod")}
+    result = gitops_bump(env={**prod_env(job_env, gitlab_api), "GITOPS_PROTECTED_ENVIRONMENTS": "none"})
+    assert result.returncode == 0, result.stderr
+    assert "merge request" in result.stdout and "argocd/prod/orders.yaml marks prod protected" in result.stderr
+    assert {b: git_server.tip("config", b) for b in tips} == tips
+    assert gitlab_api.merge_requests[0]["target_branch"] == "deploy/prod"
+
+
+def test_a_job_can_protect_more_environments_than_the_repository(git_server, gitlab_api, job_env):
+    env = {**prod_env(job_env, gitlab_api), "GITOPS_ENVIRONMENT": "test", "GITOPS_PROTECTED_ENVIRONMENTS": "test,prod"}
+    via_mr = gitops_bump(env=env)
     assert via_mr.returncode == 0 and "merge request" in via_mr.stdout
-    assert gitlab_api.merge_requests[0]["source_branch"] == "gitops/orders/test"
+    (mr,) = gitlab_api.merge_requests
+    assert (mr["source_branch"], mr["target_branch"]) == ("gitops/orders/test", "main")
+    # test tracks main, where dev pushes directly: the job says that this merge request is no gate.
+    assert "the merge request is no gate" in via_mr.stderr
+
+
+def test_without_protected_environments_every_environment_is_pushed(tmp_path, job_env):
+    (tmp_path / "open").mkdir()
+    server = GitHttpServer(tmp_path / "open", token=TOKEN).start()
+    try:
+        url = seed(server, protected=())
+        result = gitops_bump(env={**job_env, "GITOPS_REPO_URL": url, "GITOPS_ENVIRONMENT": "prod",
+                                  "GITOPS_PROTECTED_ENVIRONMENTS": "none"})
+        assert result.returncode == 0, result.stderr
+        assert "pushed" in result.stdout
+        assert yaml.safe_load(server.show("config", "main", VALUES_PROD))["image"]["tag"] == "1.4.2"
+    finally:
+        server.stop()
 
 
 def test_a_wrong_project_fails_with_the_setting_to_fix(gitlab_api, job_env):

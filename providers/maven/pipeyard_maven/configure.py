@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeyard_kit import settings as settings_mod
-from pipeyard_kit.errors import ConfigError, UsageError
 from pipeyard_kit.toolwrap import resolve, trust, wrapstate
 from pipeyard_kit.trust import CaBundle
 from pipeyard_maven import extra, proxies, settings_xml
@@ -77,7 +76,7 @@ def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> 
     base, project_dir = wrapstate.base_dir(env)
     found_proxies = proxies.from_env(env, problems)
     if values is None:
-        raise ConfigError(problems)
+        raise resolve.failure(problems)
 
     def valid(name: str) -> Any:
         value = values.get(name)
@@ -110,7 +109,7 @@ def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> 
     cas = trust.load(valid(trust.NAME), base, env, problems)
     files.extend(trust.sources(valid(trust.NAME), base))
     if problems or resolved is None:
-        raise ConfigError(problems)
+        raise resolve.failure(problems)
     return Plan(values=resolved, base=base, project_dir=project_dir, cli_opts=cli_opts, proxies=found_proxies,
                 extra=extra_root, cas=cas, files=files)
 
@@ -182,11 +181,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
         one_shot=bool(overrides))
     state_file = wrapstate.save(root, state, env)
     if output:
-        try:
-            wrapstate.write_private(output, text)
-        except OSError as exc:
-            raise UsageError(f"--output {output}: cannot write there ({exc.strerror})",
-                             fix="give --output a file in a folder that exists and this job can write") from None
+        wrapstate.write_output(output, text)
     return Result(settings_file=settings_file, state_file=state_file, summary=summarize(p))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.parsers import expat
 
 NAME = "MAVEN_EXTRA_SETTINGS"
 BY_ID = (("servers", "server"), ("mirrors", "mirror"), ("proxies", "proxy"), ("profiles", "profile"))
@@ -24,9 +25,35 @@ def _strip_namespaces(root: ET.Element) -> ET.Element:
     return root
 
 
+class _Doctype(Exception):
+    """The file declares a DTD."""
+
+
+def _refuse(*_args: object) -> None:
+    raise _Doctype()
+
+
+def _check_no_doctype(path: Path) -> None:
+    """Raise _Doctype when the file declares a DTD: a settings.xml needs none, and its entities are how
+    an XML file expands to gigabytes (a billion laughs) or reads other files (an external entity)."""
+    scan = expat.ParserCreate()
+    scan.StartDoctypeDeclHandler = _refuse
+    scan.EntityDeclHandler = _refuse
+    try:
+        with path.open("rb") as f:
+            scan.ParseFile(f)
+    except expat.ExpatError:
+        pass  # ElementTree reports it, with its line
+
+
 def load(path: Path, problems: list[str]) -> ET.Element | None:
     try:
+        _check_no_doctype(path)
         root = ET.parse(path).getroot()
+    except _Doctype:
+        problems.append(f"{NAME}={path} declares a DTD (<!DOCTYPE> or <!ENTITY>), which a settings.xml never needs: "
+                        "remove it")
+        return None
     except OSError as exc:
         problems.append(f"{NAME}={path} cannot be read ({exc.strerror}): point {NAME} at a settings.xml in the project")
         return None

@@ -30,5 +30,15 @@ fi
 # The JVM truststore exists and is readable by a non-root user.
 keytool -list -keystore /etc/ssl/certs/java/cacerts -storepass changeit > /dev/null 2>&1
 
+# The main command path: the mvn wrapper configures Maven from the job's variables (maven-configure
+# writes settings.xml and its state), then the real Maven runs a build, offline.
+mkdir -p "$work/app"
+printf '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>%s</project>\n' \
+  '<groupId>smoke</groupId><artifactId>app</artifactId><version>1.0.0</version><packaging>pom</packaging>' \
+  > "$work/app/pom.xml"
+(cd "$work/app" && MAVEN_MIRROR_URL=${MAVEN_MIRROR_URL:-https://nexus.example.com/repository/maven-public/} \
+  mvn --offline --quiet validate)
+test -s "${PIPEYARD_STATE_DIR:-$HOME/.cache/pipeyard}/maven/current.sh"
+
 rm -rf "$work"
 echo "maven smoke: ok"

@@ -78,7 +78,7 @@ class Plan:
 def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Plan:
     values, resolved, problems = resolve.load(PROVIDER, env, overrides)
     if values is None:
-        raise ConfigError(problems)
+        raise resolve.failure(problems)
 
     def valid(name: str) -> Any:
         value = values.get(name)
@@ -91,7 +91,7 @@ def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> 
                         "to the registry the token belongs to")
     cas = trust.load(valid(trust.NAME), base, env, problems)
     if problems or resolved is None:
-        raise ConfigError(problems)
+        raise resolve.failure(problems)
     registry = resolved.get(REGISTRY)
     return Plan(values=resolved, base=base, project_dir=project_dir,
                 registry=registry.rstrip("/") + "/" if registry else None, scopes=scoped, cas=cas,
@@ -155,11 +155,7 @@ def configure(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
                                    exports=exports, diagnose=p.token, one_shot=bool(overrides))
     state_file = wrapstate.save(root, state, env)
     if output:
-        try:
-            wrapstate.write_private(output, text)
-        except OSError as exc:
-            raise UsageError(f"--output {output}: cannot write there ({exc.strerror})",
-                             fix="give --output a file in a folder that exists and this job can write") from None
+        wrapstate.write_output(output, text)
     return Result(npmrc=config_file, state_file=state_file, summary=summarize(p))
 
 

@@ -21,13 +21,16 @@ if [ "$node" -ge 22 ]; then
   rm -rf "$work"
 fi
 
-# Each package manager works offline on a package of its own, and `yarn` is the one the project asks for.
+# Each package manager works offline on a package of its own, through the wrappers on PATH, and
+# `yarn` is the one the project asks for.
 work=$(mktemp -d)
 cd "$work"
 printf '{"name": "smoke", "version": "1.0.0", "main": "index.js"}\n' > package.json
 echo 'module.exports = 42;' > index.js
 npm pack --cache "$work/.npm" --silent > /dev/null
 test -s smoke-1.0.0.tgz
+# That went through the wrapper's main path: npm-configure wrote .npmrc and its state first.
+test -s "${PIPEYARD_STATE_DIR:-$HOME/.cache/pipeyard}/npm/current.sh"
 yarn --version | grep -q '^1\.22\.'
 printf '{"name": "smoke", "version": "1.0.0", "packageManager": "yarn@4.0.0"}\n' > package.json
 yarn --version | grep -q '^4\.'

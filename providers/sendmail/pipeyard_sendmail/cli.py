@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipeyard_kit import options, settings, trust
+from pipeyard_kit import options, settings, trust, urls
 from pipeyard_kit.console import run_main, setup_logging
 from pipeyard_kit.errors import ConfigError, UsageError
 
@@ -120,6 +120,11 @@ def _prepare(command: str, overrides: dict[str, Any], inline: tuple[Path, ...],
 
     resolved = resolve(command, overrides, preview=preview is not None)
     smtp.sender_address(resolved["EMAIL_FROM"])
+    if resolved.get("SMTP_PASSWORD") and not resolved.get("SMTP_USER") and preview is None:
+        # The relay would be used without a login, and the password silently ignored.
+        raise ConfigError(f"{resolved.given_as('SMTP_PASSWORD')} is set but SMTP_USER is not",
+                          fix="set SMTP_USER to the login the password belongs to, or unset SMTP_PASSWORD for a "
+                              "relay without authentication")
     return resolved, smtp.inline_images(list(inline))
 
 
@@ -145,7 +150,7 @@ def sonar(attach: tuple[Path, ...], inline: tuple[Path, ...], preview: Path | No
     internal, external = resolved["SONAR_INTERNAL_ADDR"], resolved["SONAR_EXTERNAL_ADDR"]
     with _ca_bundle(resolved) as (pem, verify):
         client = SonarClient(internal, token=resolved.get("SONAR_TOKEN"), timeout=resolved["SONAR_TIMEOUT"],
-                             verify=verify, url_setting="SONAR_INTERNAL_ADDR (--sonar-internal-url)")
+                             verify=verify, url_setting="SONAR_INTERNAL_ADDR")
         report = report_mod.collect(client, resolved["PROJECT_NAME"], external, resolved["SENDMAIL_TOP_ISSUES"])
         log.info("collected the report of %s in %d SonarQube API calls", report.project_key, report.api_calls)
         if resolved["SENDMAIL_ONLY_ON_FAILURE"] and not report.failed:
@@ -171,6 +176,14 @@ def pipeline(attach: tuple[Path, ...], inline: tuple[Path, ...], preview: Path |
     resolved, images = _prepare("pipeline", options.overrides(setting_flags), inline, preview)
     env = os.environ
     url = (gitlab_url or env.get("CI_SERVER_URL", "")).rstrip("/")
+    url_setting = "--gitlab-url" if gitlab_url else "CI_SERVER_URL"
+    why = urls.problem(url) if url else None
+    if why:
+        shown = "" if why == urls.CREDENTIALS else f" {urls.masked(url)!r}"
+        fix = ("remove the user:password@ part; the token comes from GITLAB_TOKEN or GITLAB_TOKEN_FILE"
+               if why == urls.CREDENTIALS else "use GitLab's base URL, e.g. https://gitlab.example.com")
+        error = UsageError if gitlab_url else ConfigError
+        raise error(f"{url_setting}{shown} is not an http(s) URL ({why})", fix=fix)
     project = project_id or env.get("CI_PROJECT_ID", "")
     pid = pipeline_id or (int(env["CI_PIPELINE_ID"]) if env.get("CI_PIPELINE_ID", "").isdigit() else None)
     problems = [msg for ok, msg in (
@@ -179,13 +192,17 @@ def pipeline(attach: tuple[Path, ...], inline: tuple[Path, ...], preview: Path |
         (pid, "the pipeline is not set: pass --pipeline-id or run in a job (CI_PIPELINE_ID)"),
         (resolved.get("GITLAB_TOKEN") or env.get("CI_JOB_TOKEN"),
          "GITLAB_TOKEN is not set: set GITLAB_TOKEN or GITLAB_TOKEN_FILE to a read_api token")) if not ok]
+    if not resolved.get("GITLAB_TOKEN") and env.get("CI_JOB_TOKEN"):
+        log.info("GITLAB_TOKEN is not set: reading the pipeline anonymously (a job token cannot), "
+                 "which works for public projects only")
     if problems:
         raise ConfigError(problems)
     with _ca_bundle(resolved) as (pem, verify):
         current = env.get("CI_JOB_ID", "")
         report = pipeline_mod.collect(url, project, int(pid), token=resolved.get("GITLAB_TOKEN"),
                                       job_token=env.get("CI_JOB_TOKEN"), timeout=resolved["SONAR_TIMEOUT"],
-                                      verify=verify, current_job=int(current) if current.isdigit() else None)
+                                      verify=verify, current_job=int(current) if current.isdigit() else None,
+                                      env=dict(env), url_setting=url_setting)
         if resolved["SENDMAIL_ONLY_ON_FAILURE"] and not report.failed:
             click.echo(f"pipeline {report.pipeline_id} is {report.verdict.lower()}: no mail (only on failure)",
                        err=True)
@@ -209,7 +226,14 @@ def text(attach: tuple[Path, ...], inline: tuple[Path, ...], preview: Path | Non
     """Send a plain notice; the text is shown as written, paragraphs kept."""
     resolved, images = _prepare("text", options.overrides(setting_flags), inline, preview)
     if body is None and body_file:
-        body = body_file.read_text(encoding="utf-8")
+        try:
+            body = body_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--body-file {body_file} is not UTF-8 text (byte {exc.start})",
+                             fix="save the message as UTF-8") from None
+        except OSError as exc:
+            raise UsageError(f"--body-file {body_file} cannot be read ({exc.strerror})",
+                             fix="give a readable text file") from None
     elif body is None and not sys.stdin.isatty():
         body = sys.stdin.read()
     if not body or not body.strip():

@@ -1,9 +1,11 @@
-"""What the weekly SonarQube mail says, collected in a fixed number of API calls.
+"""What the weekly SonarQube mail says, collected in a bounded number of API calls.
 
 Counts come from facets (ps=1), never from paging through issues, so a project
-with 50,000 issues costs the same seven calls as one with ten: version,
+with 50,000 issues costs the same calls as one with ten: version,
 components/show, project_status, measures (plus one retry if the server lacks a
-metric), issues overall, new issues (top-N and their facets), hotspots.
+metric), issues overall, new issues (top-N and their facets), hotspots; from
+10.8 one more for the instance's mode and, in MQR mode, at most two more for the
+top new issues by impact severity, which no sort of 10.8 to 2025.x orders by.
 
 Every API call goes to the internal URL; every link is built on the external
 one, and the internal URL never enters the report.
@@ -20,7 +22,7 @@ from urllib.parse import urlencode
 from pipeyard_kit.errors import RemoteError
 from pipeyard_kit.sonarqube import metrics
 from pipeyard_kit.sonarqube.client import SonarClient, SonarNotFound
-from pipeyard_kit.sonarqube.compat import Compat, missing_metric_keys, show_version
+from pipeyard_kit.sonarqube.compat import MODE_SETTING, Compat, missing_metric_keys, show_version
 
 log = logging.getLogger("pipeyard.sendmail")
 
@@ -269,15 +271,23 @@ class Collector:
         status = self.client.json("api/qualitygates/project_status", {"projectKey": self.key}).get(
             "projectStatus") or {}
         measures, period = self._measures(compat)
+        mqr = self._mqr_mode(compat)
         base = {compat.issues_component_param: self.key, **compat.open_issue_filter()}
         facets = ",".join(compat.issue_facets)
         overall = self.client.json("api/issues/search", {**base, "ps": 1, "facets": facets})
-        new = self.client.json("api/issues/search", {
-            **base, "inNewCodePeriod": "true", "ps": max(1, min(self.top, 500)), "s": "SEVERITY", "asc": "false",
-            "additionalFields": "rules", "facets": facets})
+        new_base = {**base, "inNewCodePeriod": "true"}
+        top = max(1, min(self.top, 500))
+        if mqr:
+            # The mail ranks by impact severity, which the server cannot sort by before 2026: facet
+            # counts first, then the issues of the levels that fill the top N.
+            new = self.client.json("api/issues/search", {**new_base, "ps": 1, "facets": facets})
+            top_issues = self._top_by_impact(new_base, _facet(new, "impactSeverities"), top)
+        else:
+            new = self.client.json("api/issues/search", {
+                **new_base, "ps": top, "s": "SEVERITY", "asc": "false", "additionalFields": "rules", "facets": facets})
+            top_issues = self._findings(new, mqr=False)
         hotspots = self._hotspots(compat)
 
-        mqr = compat.at_least(10, 8) and any(k.startswith("software_quality_") for k in measures)
         report = SonarReport(
             project_key=self.key, project_name=component.get("name") or self.key, external_url=self.external,
             server_version=show_version(compat.version), gate_status=status.get("status", "NONE"),
@@ -292,12 +302,47 @@ class Collector:
             report.new_lines = metrics.fmt("new_lines", measures["new_lines"])
         report.ratings = self._ratings(measures, mqr)
         report.count_tables = self._counts(overall, new, compat, mqr)
-        report.top_issues = self._findings(new, mqr)[: self.top]
+        report.top_issues = top_issues[: self.top]
         if hotspots is not None:
             report.hotspots_new = _total(hotspots)
             report.top_hotspots = self._hotspot_findings(hotspots)[: self.top]
         report.api_calls = len(self.client.calls)
         return report
+
+    def _mqr_mode(self, compat: Compat) -> bool:
+        """Whether the instance runs in MQR mode (10.8+); the setting is absent before, and defaults to MQR."""
+        if not compat.has_modes:
+            return False
+        try:
+            data = self.client.json("api/settings/values", {"keys": MODE_SETTING})
+        except RemoteError as exc:
+            log.info("cannot read %s (%s); assuming SonarQube's default, MQR mode", MODE_SETTING, exc.message)
+            return True
+        values = {s.get("key"): s.get("value") for s in data.get("settings") or [] if isinstance(s, dict)}
+        return str(values.get(MODE_SETTING, "true")).lower() != "false"
+
+    def _top_by_impact(self, base: dict[str, Any], counts: dict[str, int], top: int) -> list[Finding]:
+        """The `top` new issues with the highest impact severity, in at most two calls: every issue of the
+        levels above the last one needed (fewer than `top` of them), then `top` of that last level."""
+        levels: list[str] = []
+        total = 0
+        for level in IMPACTS:
+            if counts.get(level):
+                levels.append(level)
+                total += counts[level]
+                if total >= top:
+                    break
+        found: dict[str, Finding] = {}
+        above = sum(counts[level] for level in levels[:-1])
+        for chosen, size in ((levels[:-1], above), (levels[-1:], top)):
+            if not chosen or not size:
+                continue
+            data = self.client.json("api/issues/search", {**base, "impactSeverities": ",".join(chosen),
+                                                          "ps": min(size, 500), "s": "SEVERITY", "asc": "false",
+                                                          "additionalFields": "rules"})
+            for finding in self._findings(data, mqr=True):
+                found.setdefault(finding.key, finding)
+        return sorted(found.values(), key=lambda f: IMPACTS.index(f.level) if f.level in IMPACTS else len(IMPACTS))
 
     # -- the calls ---------------------------------------------------------
 
@@ -305,7 +350,7 @@ class Collector:
         try:
             return self.client.json("api/components/show", {"component": self.key}).get("component") or {}
         except SonarNotFound:
-            raise RemoteError(f"SonarQube at {self.client.base_url} has no project '{self.key}'",
+            raise RemoteError(f"{self.client.where} has no project '{self.key}'",
                               fix="set PROJECT_NAME (--sonar-project-id) to the project key shown in SonarQube's "
                                   "Project Information, and check the token may browse it") from None
 
@@ -326,11 +371,18 @@ class Collector:
         return values, data.get("period")
 
     def _hotspots(self, compat: Compat) -> dict[str, Any] | None:
-        if not compat.has_hotspots_api:
-            return None
-        return self.client.json("api/hotspots/search", {
-            compat.hotspots_project_param: self.key, "inNewCodePeriod": "true", "status": "TO_REVIEW",
-            "ps": max(1, min(self.top, 500))})
+        # Deprecated in 2026.4 (security issues replace them) but still answering: a mail that drops
+        # them would hide work a team still has to do. A server that removed the endpoint shows none.
+        try:
+            return self.client.json("api/hotspots/search", {
+                compat.hotspots_project_param: self.key, "inNewCodePeriod": "true", "status": "TO_REVIEW",
+                "ps": max(1, min(self.top, 500))})
+        except SonarNotFound as exc:
+            if any("Unknown url" in m for m in exc.messages):
+                log.info("SonarQube %s has no api/hotspots/search; the mail shows no hotspots",
+                         show_version(compat.version))
+                return None
+            raise
 
     # -- shaping -----------------------------------------------------------
 

@@ -35,7 +35,7 @@ from yagmail.headers import resolve_addresses
 from yagmail.message import prepare_message
 
 from pipeyard_kit import trust
-from pipeyard_kit.errors import ConfigError, RemoteError
+from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
 
 log = logging.getLogger("pipeyard.sendmail")
 _ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+\Z")
@@ -85,6 +85,10 @@ class SmtpConfig:
 
 def sender_address(value: str) -> tuple[str, str]:
     """(display name, address) of EMAIL_FROM; accepts 'a@b.c' and 'Name <a@b.c>'."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value or ""):
+        # parseaddr would keep what comes before the line break and drop the rest without a word.
+        raise ConfigError("EMAIL_FROM holds a line break or another control character",
+                          fix="set it to one address, e.g. sonar@example.com or \"Sonar reports <sonar@example.com>\"")
     name, addr = parseaddr(value or "")
     if not addr or not _ADDRESS.match(addr):
         raise ConfigError(f"EMAIL_FROM={value!r} is not an email address",
@@ -92,13 +96,26 @@ def sender_address(value: str) -> tuple[str, str]:
     return name, addr
 
 
+# The first bytes of the images a mail client shows inline (the formats' own signatures).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def _is_image(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
 def inline_images(paths: list[Path]) -> list[Inline]:
     out = []
     for i, path in enumerate(paths, 1):
         kind = mimetypes.guess_type(path.name)[0] or ""
-        if not kind.startswith("image/"):
-            raise ConfigError(f"--inline {path} is not an image (PNG, JPEG, GIF)",
-                              fix="use --attach for other files")
+        if not kind.startswith("image/") or not _is_image(path):
+            raise UsageError(f"--inline {path} is not a PNG, JPEG, GIF or WebP image",
+                             fix="give an image file (a screenshot), or use --attach for other files")
         out.append(Inline(path=path, cid=f"inline{i}.{path.stem.replace(' ', '_')}@pipeyard"))
     return out
 

@@ -1,25 +1,21 @@
-"""Fixtures for send-mail: a real SMTP server (aiosmtpd), a GitLab stub, the SonarQube stub."""
+"""Fixtures for send-mail: a real SMTP server (aiosmtpd), the GitLab and SonarQube stand-ins."""
 
 from __future__ import annotations
 
 import email
-import json
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.fixtures import free_port
-from tests.servers import loopback
 from tests.servers.sonarqube import sonar  # noqa: F401 - the SonarQube stand-in fixture, shared
 
 SMTP_USER = "ci-mailer@example.com"
@@ -30,6 +26,7 @@ SENDMAIL_SETTINGS = (
     "SMTP_PASSWORD_FILE", "SMTP_RETRIES", "SMTP_TIMEOUT", "EMAIL_FROM", "SENDMAIL_TOP_ISSUES",
     "SENDMAIL_ONLY_ON_FAILURE", "SENDMAIL_TEMPLATE_DIR", "GITLAB_TOKEN", "GITLAB_TOKEN_FILE", "CUSTOM_CA_CERTS",
     "CI_SERVER_URL", "CI_PROJECT_ID", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_JOB_TOKEN", "CI_PIPELINE_URL", "CI_JOB_URL",
+    "CI_COMMIT_TITLE", "CI_COMMIT_SHA",
 )
 
 
@@ -167,19 +164,9 @@ def smtp_server(tls_cert) -> Iterator[Callable[..., SmtpServer]]:
         c.stop()
 
 
-# -- GitLab -------------------------------------------------------------------
+# -- GitLab ---------------------------------------------------------------------
 
 GITLAB_TOKEN = "glpat-goodtoken-0123"
-
-
-@dataclass
-class GitLabState:
-    project_id: int = 42
-    path: str = "acme/billing"
-    pipeline_id: int = 1001
-    status: str = "failed"
-    jobs: list[dict[str, Any]] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
 
 
 def make_jobs(n: int = 6, failed: tuple[int, ...] = (3,), allowed: tuple[int, ...] = (),
@@ -195,85 +182,43 @@ def make_jobs(n: int = 6, failed: tuple[int, ...] = (3,), allowed: tuple[int, ..
     return jobs
 
 
-class GitLabStub:
-    """GET /projects/:id, /projects/:id/pipelines/:pipeline_id and its /jobs, as GitLab's REST API answers them."""
+def make_bridge(status: str = "failed", downstream: str = "failed") -> dict[str, Any]:
+    """A trigger job as GET /pipelines/:id/bridges lists it (doc/api/jobs.md, List pipeline trigger jobs)."""
+    return {"id": 6001, "name": "deploy-downstream", "stage": "report", "status": status, "duration": 61.0,
+            "allow_failure": False, "failure_reason": "downstream_pipeline_creation_failed" if status == "failed" else None,
+            "web_url": "https://gitlab.example.com/acme/billing/-/jobs/6001",
+            "downstream_pipeline": {"id": 2002, "status": downstream, "ref": "main", "sha": "b" * 40,
+                                    "web_url": "https://gitlab.example.com/acme/deploy/-/pipelines/2002"}}
 
-    def __init__(self, state: GitLabState):
-        self.state = state
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        stub = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+@dataclass
+class GitLabProject:
+    gl: Any
+    project: Any
 
-            def log_message(self, *a: Any) -> None:
-                pass
+    @property
+    def url(self) -> str:
+        return self.gl.url
 
-            def do_GET(self) -> None:
-                stub.handle(self)
+    def paths(self) -> list[str]:
+        return [f"/api/v4{r.path}" for r in self.gl.requests]
 
-        self.server = loopback.serve(H, self.port)
-
-    def close(self) -> None:
-        loopback.stop(self.server)
-
-    def reply(self, h: BaseHTTPRequestHandler, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        h.send_response(code)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(payload)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(payload)
-
-    def handle(self, h: BaseHTTPRequestHandler) -> None:
-        st = self.state
-        parts = urlsplit(h.path)
-        st.requests.append(parts.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        token = h.headers.get("PRIVATE-TOKEN") or h.headers.get("JOB-TOKEN")
-        if token != GITLAB_TOKEN:
-            return self.reply(h, 401, {"message": "401 Unauthorized"})
-        segments = parts.path.split("/")[3:]  # after /api/v4
-        if len(segments) < 2 or segments[0] != "projects" or segments[1] not in (str(st.project_id),
-                                                                               st.path.replace("/", "%2F")):
-            return self.reply(h, 404, {"message": "404 Project Not Found"})
-        web = f"https://gitlab.example.com/{st.path}"
-        if len(segments) == 2:
-            return self.reply(h, 200, {"id": st.project_id, "path_with_namespace": st.path, "web_url": web,
-                                       "name": st.path.rsplit("/", 1)[-1]})
-        if segments[2:4] != ["pipelines", str(st.pipeline_id)]:
-            return self.reply(h, 404, {"message": "404 Not found"})
-        if len(segments) == 4:
-            return self.reply(h, 200, {
-                "id": st.pipeline_id, "iid": 77, "project_id": st.project_id, "status": st.status, "ref": "main",
-                "sha": "a91957a858320c0e17f3a0eca7cfacbff50ea29a", "source": "schedule",
-                "web_url": f"{web}/-/pipelines/{st.pipeline_id}", "created_at": "2025-06-09T08:00:04.123Z",
-                "duration": 754, "user": {"id": 1, "name": "Release Bot", "username": "release-bot"}})
-        if segments[4:] == ["jobs"]:
-            per_page, page = int(query.get("per_page", "20")), int(query.get("page", "1"))
-            rows = st.jobs[(page - 1) * per_page: page * per_page]
-            pages = max(1, -(-len(st.jobs) // per_page))
-            headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(st.jobs)),
-                       "X-Total-Pages": str(pages)}
-            if page < pages:
-                nxt = f"{self.url}{parts.path}?per_page={per_page}&page={page + 1}"
-                headers.update({"X-Next-Page": str(page + 1), "Link": f'<{nxt}>; rel="next"'})
-            return self.reply(h, 200, rows, headers)
-        return self.reply(h, 404, {"message": "404 Not found"})
+    def job_token(self) -> str:
+        return self.gl.new_job_token(self.project.path, self.project.project_id, job_id=5999)
 
 
 @pytest.fixture
-def gitlab_stub() -> Iterator[Callable[..., GitLabStub]]:
-    started: list[GitLabStub] = []
+def gitlab_stub() -> Iterator[Callable[..., GitLabProject]]:
+    """gitlab_stub(**ProjectPipelines fields): a FakeGitLab holding one project and its pipeline."""
+    from tests.servers.gitlab_api import FakeGitLab, ProjectPipelines
 
-    def start(**state: Any) -> GitLabStub:
-        stub = GitLabStub(GitLabState(**state))
-        started.append(stub)
-        return stub
+    started: list[Any] = []
+
+    def start(**state: Any) -> GitLabProject:
+        gl = FakeGitLab(token=GITLAB_TOKEN).start()
+        started.append(gl)
+        return GitLabProject(gl, ProjectPipelines(gl, **state))
 
     yield start
-    for s in started:
-        s.close()
+    for gl in started:
+        gl.stop()

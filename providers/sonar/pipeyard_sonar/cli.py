@@ -12,7 +12,7 @@ import click
 from pipeyard_kit import options, settings, trust
 from pipeyard_kit.console import run_main, setup_logging
 from pipeyard_kit.sonarqube.client import SonarClient
-from pipeyard_sonar import gate, scan
+from pipeyard_sonar import arguments, gate, scan, scanners
 
 PROVIDER = "sonar"
 log = logging.getLogger("pipeyard.sonar")
@@ -37,16 +37,32 @@ def sonar_scan(dry_run: bool, skip_scan: bool, report_task: Path | None, poll_in
     GitLab project path), name, version, branch or merge request, and the output
     of a Maven build. Arguments after -- go to the scanner unchanged.
 
+    The scanner follows the server: pysonar from SonarQube 10.6, the SonarScanner
+    CLI (from SONAR_SCANNER_MIRROR_URL, checked against its pinned sha256) below,
+    the sonar-maven-plugin for Maven projects as SONAR_MAVEN_SCANNER says.
+
     Writes sonar-gate.json and sonar-gate.env (dotenv) and exits non-zero when
     the gate is ERROR, unless SONAR_QUALITY_GATE_ALLOW_FAILURE=true.
     """
+    own = [o for p in click.get_current_context().command.params for o in (*p.opts, *p.secondary_opts)]
+    arguments.refuse_lookalikes(scanner_args, own)
     cwd = Path.cwd()
     resolved = settings.load(PROVIDER, overrides=options.overrides(setting_flags))
+
+    def client() -> SonarClient:
+        return SonarClient(resolved["SONAR_HOST_URL"], token=resolved["SONAR_TOKEN"], timeout=resolved["SONAR_TIMEOUT"],
+                           verify=trust.bundle_file(resolved.get("CUSTOM_CA_CERTS")) or True)
+
     if not skip_scan:
         plan = scan.plan_scan(resolved, os.environ, cwd, scanner_args)
+        version = client().compat().version if scanners.needs_version(resolved) else None
+        choice = scanners.choose(resolved, cwd, version, resolved["SONAR_HOST_URL"])
+        log.info("scanner: %s (%s)", choice.kind, choice.reason)
+        scan.bind(plan, choice, resolved, os.environ, cwd, dry_run=dry_run)
         if dry_run:
             click.echo(plan.shown())
-            click.echo("# SONAR_TOKEN is passed in the scanner's environment", err=True)
+            click.echo("# SONAR_TOKEN, and any credential given as an argument, reach the scanner in its "
+                       "environment (SONAR_TOKEN, SONAR_SCANNER_JSON_PARAMS)", err=True)
             return
         scan.run_scan(plan, cwd)
     elif dry_run:
@@ -56,10 +72,8 @@ def sonar_scan(dry_run: bool, skip_scan: bool, report_task: Path | None, poll_in
         log.info("not waiting for the quality gate (SONAR_QUALITY_GATE_WAIT=false)")
         return
     task = gate.read_report_task(gate.find_report_task(cwd, report_task))
-    client = SonarClient(resolved["SONAR_HOST_URL"], token=resolved["SONAR_TOKEN"],
-                         timeout=resolved["SONAR_TIMEOUT"], verify=trust.bundle_file(resolved.get("CUSTOM_CA_CERTS")) or True)
     try:
-        result = gate.wait_for_gate(client, task, resolved["SONAR_QUALITY_GATE_TIMEOUT"], poll_interval)
+        result = gate.wait_for_gate(client(), task, resolved["SONAR_QUALITY_GATE_TIMEOUT"], poll_interval)
     except Exception as exc:
         # Later jobs read the artifacts even when the wait failed, so leave an honest summary.
         gate.write_artifacts(gate.GateResult(project_key=task.project_key, status="UNKNOWN",

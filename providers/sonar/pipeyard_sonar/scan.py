@@ -1,9 +1,11 @@
-"""The SonarScanner command, with its properties taken from GitLab CI variables.
+"""The scanner command, with its properties taken from GitLab CI variables.
 
 Precedence, lowest first: what we can infer (key from the project path, Maven
 output folders), then sonar-project.properties, then explicit SONAR_* settings,
 then SONAR_SCANNER_OPTS, then arguments after `--`. The token travels in the
 child's environment (SONAR_TOKEN), never on a command line a log could show.
+Which scanner takes them (pysonar, the SonarScanner CLI, the sonar-maven-plugin)
+is scanners.choose's call; bind() gives the plan its command line.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from pathlib import Path
 from pipeyard_kit import trust
 from pipeyard_kit.errors import ConfigError, PipeyardError
 from pipeyard_kit.settings import Settings
-from pipeyard_sonar import java_level
+from pipeyard_sonar import arguments, java_level, maven, scanner_cli, scanners
 
 log = logging.getLogger("pipeyard.sonar")
 
 REPORT_TASK = Path(".scannerwork") / "report-task.txt"
-_SECRET_PROPS = re.compile(r"^(-Dsonar\.(token|login|password|scanner\.(truststore|keystore|proxy)Password)=).*$", re.IGNORECASE)
 _SKIP_DIRS = {"node_modules", "target", ".git", ".scannerwork", "build", "dist", ".venv"}
 
 
@@ -43,14 +44,24 @@ class ScanPlan:
     passthrough: list[str]
     env: dict[str, str] = field(default_factory=dict)
     report_task: Path = REPORT_TASK
+    kind: str = "pysonar"  # pysonar | custom (pysonar-compatible) | cli | maven
+    prefix: list[str] = field(default_factory=list)  # maven: its options and the plugin goal
+    secrets: list[str] = field(default_factory=list, repr=False)  # values no log may show
 
     @property
     def argv(self) -> list[str]:
-        return [self.executable, *(f"-D{k}={v}" for k, v in self.properties.items()), *self.passthrough]
+        if self.kind in ("pysonar", "custom"):
+            args = scanners.pysonar_args(self.properties, self.passthrough)
+        elif self.kind == "maven":
+            args = scanners.java_args({k: v for k, v in self.properties.items() if k not in scanners.MAVEN_OWNS},
+                                      self.passthrough)
+        else:
+            args = scanners.java_args(self.properties, self.passthrough)
+        return [self.executable, *self.prefix, *args]
 
     def shown(self) -> str:
-        """The command as a log may show it: secrets that someone put in options are masked."""
-        return shlex.join(_SECRET_PROPS.sub(r"\1********", a) for a in self.argv)
+        """The command as a log may show it: any credential someone put in an option is masked."""
+        return shlex.join(arguments.shown(self.argv, self.secrets))
 
 
 def _properties_file_keys(cwd: Path) -> set[str]:
@@ -202,6 +213,10 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
             defaults[prop] = env[var]
 
     opts, passthrough = _split_opts(settings.get("SONAR_SCANNER_OPTS") or "")
+    # Credentials given as properties or arguments reach the scanner in its environment, never its argv.
+    given = {k: opts.pop(k) for k in list(opts) if k in arguments.SECRET_PROPERTIES}
+    passthrough, from_args = arguments.split_secrets([*passthrough, *extra_args])
+    given.update(from_args)
     # Binaries named by the user win, so missing target/classes is then not our problem.
     named = "sonar.java.binaries" in opts or "sonar.java.binaries" in in_file
     defaults.update(maven_properties(cwd, require_classes=not named))
@@ -213,6 +228,7 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
     child_env: dict[str, str] = {}
     if settings.get("SONAR_TOKEN"):
         child_env["SONAR_TOKEN"] = settings["SONAR_TOKEN"]
+    child_env.update(arguments.secret_env(given, env))
     java = shutil.which("java", path=env.get("PATH"))
     if java:
         # A JRE in the image beats downloading one from the server on every job.
@@ -240,24 +256,54 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
     for key in opts:
         properties.pop(key, None)
     properties.update(opts)
-    return ScanPlan(executable=settings.get("SONAR_SCANNER") or "pysonar", properties=properties,
-                    passthrough=[*passthrough, *extra_args], env=child_env, report_task=report_task)
+    held = [settings.get("SONAR_TOKEN"), settings.get("MAVEN_REPO_PASSWORD"), *given.values()]
+    return ScanPlan(executable="pysonar", properties=properties, passthrough=passthrough, env=child_env,
+                    report_task=report_task, secrets=[v for v in held if v])
+
+
+def bind(plan: ScanPlan, choice: scanners.Choice, settings: Settings, env: Mapping[str, str], cwd: Path, *,
+         dry_run: bool = False) -> ScanPlan:
+    """The plan with the chosen scanner's command line: the CLI fetched (unless a dry run), Maven's settings."""
+    plan.kind = choice.kind
+    if choice.kind == "custom":
+        plan.executable = choice.executable
+    elif choice.kind == "pysonar":
+        plan.executable = "pysonar"
+    elif choice.kind == "cli":
+        verify = trust.bundle_file(settings.get("CUSTOM_CA_CERTS")) or True
+        if dry_run:
+            pin = scanner_cli.pin(settings)
+            plan.executable = str(scanner_cli.user_home(env) / "pipeyard" / scanner_cli.TOOL / pin.sha256
+                                  / f"sonar-scanner-{pin.version}" / "bin" / "sonar-scanner")
+        else:
+            plan.executable = str(scanner_cli.install(settings, why=choice.reason, verify=verify, env=env))
+        # The CLI's own script runs the image's java; nothing to provision.
+        plan.properties.pop("sonar.scanner.javaExePath", None)
+    elif choice.kind == "maven":
+        argv, child = maven.command(settings, plan.report_task.parent, env)
+        plan.executable, plan.prefix = argv[0], argv[1:]
+        plan.env.update(child)
+    return plan
 
 
 def run_scan(plan: ScanPlan, cwd: Path) -> None:
     exe = shutil.which(plan.executable)
     if not exe:
-        raise ConfigError(f"SONAR_SCANNER={plan.executable} is not an executable on PATH",
-                          fix="install the scanner (pip install 'pipeyard[sonar]' provides pysonar) "
-                              "or point SONAR_SCANNER at it")
+        what = f"SONAR_SCANNER={plan.executable}" if plan.kind == "custom" else plan.executable
+        raise ConfigError(f"{what} is not an executable on PATH",
+                          fix="use the sonar image (it carries pysonar, the JRE and Maven), or point "
+                              "SONAR_SCANNER at a pysonar-compatible executable")
     plan.report_task.unlink(missing_ok=True)  # a stale file would make the gate wait read an old task
     log.info("running %s", plan.shown())
-    log.info("the token reaches the scanner as SONAR_TOKEN in its environment, not on the command line")
+    log.info("credentials reach the scanner in its environment (SONAR_TOKEN, SONAR_SCANNER_JSON_PARAMS), "
+             "not on its command line")
     try:
         rc = subprocess.call([exe, *plan.argv[1:]], cwd=cwd, env={**os.environ, **plan.env})
     except OSError as exc:
         raise ScanError(f"cannot start the scanner {exe} ({exc.strerror})",
                         fix="check SONAR_SCANNER and the image") from None
     if rc != 0:
-        raise ScanError(f"the SonarScanner failed with exit code {rc}",
-                        fix="read the scanner output above; TRACE=1 adds -Dsonar.verbose=true")
+        name = {"maven": "the sonar-maven-plugin", "cli": "the SonarScanner CLI", "pysonar": "pysonar"}.get(
+            plan.kind, "the SonarScanner")
+        raise ScanError(f"{name} failed with exit code {rc}",
+                        fix="read the scanner output above; TRACE=1 makes it verbose (sonar.verbose)")

@@ -18,7 +18,8 @@ import json, os, sys
 args = sys.argv[1:]
 props = dict(a[2:].split("=", 1) for a in args if a.startswith("-D") and "=" in a)
 record = {{"argv": args, "cwd": os.getcwd(),
-          "env": {{k: os.environ.get(k) for k in ("SONAR_TOKEN", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")}}}}
+          "env": {{k: os.environ.get(k) for k in ("SONAR_TOKEN", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+                                              "SONAR_SCANNER_JSON_PARAMS")}}}}
 with open(os.environ["SCANNER_RECORD"], "w") as fh:
     json.dump(record, fh)
 code = int(os.environ.get("SCANNER_EXIT", "0"))
@@ -71,7 +72,10 @@ CI_VARS = ("CI_PROJECT_PATH", "CI_PROJECT_TITLE", "CI_PROJECT_NAME", "CI_COMMIT_
 SONAR_SETTINGS = ("SONAR_HOST_URL", "SONAR_TOKEN", "SONAR_TOKEN_FILE", "SONAR_PROJECT_KEY", "SONAR_PROJECT_NAME",
                   "SONAR_PROJECT_VERSION", "SONAR_BRANCH_ANALYSIS", "SONAR_QUALITY_GATE_WAIT",
                   "SONAR_QUALITY_GATE_TIMEOUT", "SONAR_QUALITY_GATE_ALLOW_FAILURE", "SONAR_SCANNER_OPTS",
-                  "SONAR_SCANNER", "SONAR_TIMEOUT", "CUSTOM_CA_CERTS")
+                  "SONAR_SCANNER", "SONAR_TIMEOUT", "CUSTOM_CA_CERTS", "SONAR_MAVEN_SCANNER", "SONAR_SCANNER_MIRROR_URL",
+                  "SONAR_SCANNER_CLI_VERSION", "SONAR_SCANNER_CLI_SHA256", "SONAR_MAVEN_PLUGIN_VERSION",
+                  "MAVEN_MIRROR_URL", "MAVEN_REPO_USER", "MAVEN_REPO_PASSWORD", "MAVEN_REPO_PASSWORD_FILE",
+                  "SONAR_USER_HOME")
 
 
 def job_env(**values: str) -> dict[str, str]:

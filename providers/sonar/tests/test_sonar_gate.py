@@ -112,7 +112,7 @@ def test_wrong_token_is_one_clear_error(sonar, tmp_path):
     write_task(tmp_path)
     r = wait(tmp_path, stub.url, SONAR_TOKEN="squ_wrong")
     assert r.returncode == 1
-    assert f"SonarQube at {stub.url} rejected the token (401" in r.stderr
+    assert f"SonarQube at {stub.url} (SONAR_HOST_URL) rejected the token (401" in r.stderr
     assert "squ_wrong" not in r.stderr
 
 

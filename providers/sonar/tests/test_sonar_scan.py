@@ -107,7 +107,8 @@ def test_explicit_settings_and_scanner_opts_win(sonar, scanner, project):
     env = branch_env(stub.url, scanner, SONAR_PROJECT_KEY="billing-core", SONAR_PROJECT_NAME="Billing core",
                      SONAR_PROJECT_VERSION="9.9.9", CI_COMMIT_TAG="v2.3.1",
                      SONAR_SCANNER_OPTS="-Dsonar.sources=src/main/java '-Dsonar.links.issue=https://x/y z'")
-    r = run_cli("sonar-scan", "--poll-interval", "0", "--", "-Dsonar.verbose=false", env=env, cwd=project)
+    r = run_cli("sonar-scan", "--poll-interval", "0", "--", "-Dsonar.cpd.exclusions=gen/**", "-Dsonar.verbose=true",
+                "-Dsonar.scanner.skipJreProvisioning=false", env=env, cwd=project)
     assert r.returncode == 0, r.stderr
     props = scanner.props()
     assert props["sonar.projectKey"] == "billing-core"
@@ -116,7 +117,8 @@ def test_explicit_settings_and_scanner_opts_win(sonar, scanner, project):
     assert props["sonar.sources"] == "src/main/java"
     assert props["sonar.links.issue"] == "https://x/y z"
     assert "sonar.tests" not in props  # sonar-project.properties defines it; the scanner reads that file
-    assert scanner.recorded()["argv"][-1] == "-Dsonar.verbose=false"
+    # Arguments after -- come last; pysonar's flags go out bare, or not at all when false.
+    assert scanner.recorded()["argv"][-2:] == ["-Dsonar.cpd.exclusions=gen/**", "-Dsonar.verbose"]
 
 
 def test_version_from_tag_then_pom(sonar, scanner, project):

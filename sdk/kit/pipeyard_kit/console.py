@@ -40,6 +40,21 @@ def fail(error: PipeyardError) -> None:
     sys.exit(error.exit_code)
 
 
+def click_error_line(exc: click.ClickException, prog_name: str) -> str:
+    """click's own refusals (an unknown option, a missing or bad value) as the one `error:` line every
+    other refusal gets, naming the command and where its options are listed, instead of a usage block."""
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else prog_name
+    message = " ".join(exc.format_message().split())
+    if isinstance(exc, click.NoSuchOption):
+        guess = f": did you mean {' or '.join(exc.possibilities)}?" if exc.possibilities else ""
+        return f"error: {path}: no such option {exc.option_name}{guess} (`{path} --help` lists the options)"
+    message = message[:1].lower() + message[1:]
+    if isinstance(exc, click.UsageError):
+        return f"error: {path}: {message.rstrip('.')}: see `{path} --help`"
+    return f"error: {path}: {message}"
+
+
 def run_main(command: click.Command, prog_name: str, args: list[str] | None = None) -> None:
     """Run a click command so that no PipeyardError or unexpected crash leaks a traceback."""
     try:
@@ -50,7 +65,7 @@ def run_main(command: click.Command, prog_name: str, args: list[str] | None = No
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(click_error_line(exc, prog_name), err=True)
         sys.exit(exc.exit_code)
     except PipeyardError as exc:
         fail(exc)

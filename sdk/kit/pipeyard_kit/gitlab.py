@@ -10,10 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeyard_kit import __version__
+from pipeyard_kit import __version__, shapes, urls
 from pipeyard_kit.errors import ConfigError, PipeyardError, RemoteError
 
 TIMEOUT = 30
+
+# The members pipeyard reads of GitLab's answers, with their types (pipeyard_kit.shapes), from the
+# REST API documentation: doc/api/projects.md (GET /projects/:id), doc/api/pipelines.md (GET
+# /projects/:id/pipelines/:pipeline_id), doc/api/jobs.md (GET .../pipelines/:id/jobs and /bridges).
+PROJECT = {"id!": int, "path_with_namespace": str, "web_url": str}
+PIPELINE = {"id!": int, "status": str, "ref": str, "sha": str, "web_url": str, "source": str,
+            "user": {"name": str}, "created_at": str, "duration": shapes.NUMBER}
+JOB = {"id!": int, "name": str, "stage": str, "status": str, "duration": shapes.NUMBER, "web_url": str,
+       "allow_failure": bool, "failure_reason": str}
+BRIDGE = {**JOB, "downstream_pipeline": {"web_url": str, "status": str}}
 
 
 @dataclass(frozen=True)
@@ -38,12 +48,23 @@ def client(url: str, token: str | None = None, *, what: str, install: str, ca_fi
                          user_agent=f"pipeyard/{__version__}", **options)
 
 
+def checked(attributes: Any, shape: Any, *, url: str, call: str, setting: str) -> dict[str, Any]:
+    """An answer's attributes when they have the shape pipeyard reads, else one RemoteError naming the
+    server, the call and the setting that points at it."""
+    found = shapes.problem(attributes, shape)
+    if found:
+        raise RemoteError(f"GitLab at {urls.masked(url)} ({setting}) answered {call} with JSON pipeyard does not "
+                          f"expect ({found})", fix=f"check that {setting} is GitLab's base URL (e.g. "
+                                                   "https://gitlab.example.com), not a proxy or another service")
+    return attributes
+
+
 def explain(exc: Exception, *, url: str, project: str, what: str, hints: Hints) -> PipeyardError:
     """One line naming the setting to fix, for an error python-gitlab or requests raised."""
     import gitlab
     import requests
 
-    where = f"GitLab at {url} (project {project})"
+    where = f"GitLab at {urls.masked(url)} (project {project})"
     code = getattr(exc, "response_code", None)
     var = hints.token_var
     if isinstance(exc, gitlab.exceptions.GitlabAuthenticationError) or code == 401:
@@ -56,7 +77,10 @@ def explain(exc: Exception, *, url: str, project: str, what: str, hints: Hints) 
     if isinstance(exc, requests.exceptions.RequestException):
         return RemoteError(f"cannot reach {where} ({type(exc).__name__})",
                            fix="check the GitLab URL and that this runner can reach it")
-    message = getattr(exc, "error_message", None) or str(exc)
+    if isinstance(exc, gitlab.exceptions.GitlabParsingError):
+        return RemoteError(f"{where} answered with something that is not GitLab's JSON while trying to {what}",
+                           fix="check that the GitLab URL is GitLab's base URL, not a proxy or a login page")
+    message = " ".join(str(getattr(exc, "error_message", None) or exc).split())[:300]
     return RemoteError(f"{where} failed to {what} ({code or 'error'}: {message})", fix="rerun with TRACE=1 for details")
 
 

@@ -6,12 +6,20 @@ GitLab's `PRIVATE-TOKEN` and `JOB-TOKEN` went along to wherever a 3xx pointed. H
 header is dropped whenever the origin (scheme, host, port; RFC 6454) changes, and a cross-origin
 redirect is sent without the runner's netrc credentials too. Proxies come from the environment
 (http_proxy, no_proxy...), as they do for curl, Maven and npm.
+
+A session can also keep no cookies: Harbor sets its `sid` session cookie on every answer, API and
+/v2 alike, and its CSRF middleware lets an /api/, /v2/ or /service/ request skip the CSRF check only
+when it carries no session (goharbor/harbor src/server/middleware/csrf/csrf.go, csrfSkipper), so a
+client that sends the cookie back has every write after its first call refused with 403 "CSRF token
+invalid". Harbor's maintainers advise scripted clients to keep no cookies (goharbor/harbor#13124,
+#13570).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import requests
@@ -50,6 +58,16 @@ class Session(requests.Session):
         super().rebuild_auth(prepared_request, response)
 
 
+class _NoCookies(DefaultCookiePolicy):
+    """Accept no cookie from any server, and so send none back."""
+
+    def set_ok(self, cookie, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def return_ok(self, cookie, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
 class _ContextAdapter(HTTPAdapter):
     """Verifies with an ssl.SSLContext (the system trust plus CUSTOM_CA_CERTS) instead of a bundle file."""
 
@@ -62,9 +80,13 @@ class _ContextAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def session(*, ca_pems: Iterable[str] = ()) -> Session:
-    """A Session that trusts the system bundle and these extra CA certificates."""
+def session(*, ca_pems: Iterable[str] = (), cookies: bool = True, **headers: str) -> Session:
+    """A Session that trusts the system bundle and these extra CA certificates; `cookies=False` for
+    Harbor and its registry; `headers` sent with every request."""
     s = Session()
+    if not cookies:
+        s.cookies.set_policy(_NoCookies())
+    s.headers.update(headers)
     pems = "\n".join(ca_pems)
     if pems:
         from pipeyard_kit.trust import ssl_context

@@ -1,7 +1,7 @@
 """The names pipeyard checks everywhere: image references and app names.
 
 The grammar is the distribution spec's (distribution/reference): a repository path
-component, a tag and a digest. The registry client (pipeyard.publish.registry)
+component, a tag and a digest. The registry client (pipeyard_kit.registry)
 normalises references the way docker pulls them; here, as a values file stores them,
 nothing is normalised (no docker.io/library/ prefix): the string goes into a
 Deployment verbatim, so it must already be what the cluster pulls.

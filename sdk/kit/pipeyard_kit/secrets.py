@@ -13,7 +13,8 @@ Errors name the variable and the file, never the value.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
@@ -57,3 +58,40 @@ def read(name: str, env: Mapping[str, str] | None = None) -> tuple[str | None, s
         raise SecretFileError(f"{name} and {file_variable(name)} are both set, to different values: "
                               f"unset one of them")
     return from_file, file_variable(name)
+
+
+MASK = "********"
+# Option and property names whose value is a credential: --token, -Dsonar.login, --proxy-password...
+_SECRET_NAME = re.compile(r"(?i)(token|passw(or)?d|passphrase|secret|login|credential|api[-_.]?key)")
+
+
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name.lstrip("-").removeprefix("D")))
+
+
+def masked_arguments(args: Iterable[str], *, values: Iterable[str] = (),
+                     secret_flags: Iterable[str] = ()) -> list[str]:
+    """A command line as a log or a dry run may show it: the value of every option or -D property named
+    like a credential masked (`--token X`, `--token=X`, `-Dsonar.login=X`), as is any of `values` (the
+    secrets this run holds) wherever it appears. `secret_flags` adds short options that take a secret
+    (pysonar's -t)."""
+    known = [v for v in values if v]
+    short = set(secret_flags)
+    out: list[str] = []
+    mask_next = False
+    for arg in args:
+        if mask_next:
+            out.append(MASK)
+            mask_next = False
+            continue
+        if arg.startswith("-") and "=" in arg:
+            name, _, _value = arg.partition("=")
+            if _secret_name(name) or name in short:
+                out.append(f"{name}={MASK}")
+                continue
+        elif arg.startswith("--") and _secret_name(arg) or arg in short:
+            mask_next = True
+        for value in known:
+            arg = arg.replace(value, MASK)
+        out.append(arg)
+    return out

@@ -97,20 +97,28 @@ def applies(spec: dict[str, Any], command: str | None) -> bool:
     return command is None or command in spec.get("commands", [command])
 
 
+def _subject(spec: dict[str, Any], source: str, shown: str) -> str:
+    """How a message names the value: the flag a user typed, or the variable and where it came from."""
+    if source == "flag":
+        return f"--{spec.get('flag') or spec.get('input')} {shown}"
+    return f"{spec['env']}={shown} ({source})"
+
+
 def convert(spec: dict[str, Any], raw: Any, source: str) -> tuple[Any, str | None]:
     """(value, None), or (None, the problem naming the setting and the fix) for a value of this setting."""
     name, kind = spec["env"], spec["type"]
     text = str(raw).strip() if not isinstance(raw, bool) else ("true" if raw else "false")
+    shown = MASK if spec.get("secret") else repr(text)
     if kind == "integer":
+        low, high = spec.get("minimum"), spec.get("maximum")
+        bounds = f" from {low} to {high}" if low is not None and high is not None else \
+            (f" of at least {low}" if low is not None else (f" of at most {high}" if high is not None else ""))
         try:
             number = int(text)
         except ValueError:
-            return None, f"{name}={text!r} ({source}) is not a whole number: {_fix(spec)} to a number"
-        low, high = spec.get("minimum"), spec.get("maximum")
+            return None, f"{_subject(spec, source, shown)} is not a whole number: use a whole number{bounds}"
         if (low is not None and number < low) or (high is not None and number > high):
-            bounds = f"from {low} to {high}" if low is not None and high is not None else \
-                (f"at least {low}" if low is not None else f"at most {high}")
-            return None, f"{name}={number} ({source}) is out of range: use a whole number {bounds}"
+            return None, f"{_subject(spec, source, str(number))} is out of range: use a whole number{bounds}"
         return number, None
     if kind == "boolean":
         low = text.lower()
@@ -118,27 +126,36 @@ def convert(spec: dict[str, Any], raw: Any, source: str) -> tuple[Any, str | Non
             return True, None
         if low in _FALSE:
             return False, None
-        return None, f"{name}={text!r} ({source}) is not a boolean: use true or false"
+        return None, f"{_subject(spec, source, shown)} is not a boolean: use true or false"
     if kind == "enum":
         if text not in spec["options"]:
-            return None, f"{name}={text!r} ({source}) is not allowed: use one of {', '.join(spec['options'])}"
+            return None, f"{_subject(spec, source, shown)} is not allowed: use one of {', '.join(spec['options'])}"
         return text, None
     if kind == "url":
         why = urls.problem(text)
         if why == urls.CREDENTIALS:
-            return None, (f"{name} carries credentials in the URL ({source}): remove the user:password@ part; "
+            where = f"--{spec.get('flag') or spec.get('input')}" if source == "flag" else name
+            given = "" if source == "flag" else f" ({source})"
+            return None, (f"{where} carries credentials in the URL{given}: remove the user:password@ part; "
                           "credentials come from the provider's user and token settings only")
         if why:
             shown = MASK if spec.get("secret") else repr(urls.masked(text))
-            return None, f"{name}={shown} ({source}) is not an http(s) URL ({why}): use e.g. {urls.EXAMPLE}"
+            return None, f"{_subject(spec, source, shown)} is not an http(s) URL ({why}): use e.g. {urls.EXAMPLE}"
         return text.rstrip("/"), None
     if kind == "email-list":
         addresses = split_list(text)
         bad = [a for a in addresses if not _EMAIL.match(a)]
         if bad:
-            return None, f"{name} ({source}) has invalid address(es) {', '.join(bad)}: use name@example.com, separated by , or ;"
+            where = f"--{spec.get('flag') or spec.get('input')}" if source == "flag" else f"{name} ({source})"
+            return None, f"{where} has invalid address(es) {', '.join(bad)}: use name@example.com, separated by , or ;"
         return addresses, None
     return text, None
+
+
+class FlagError(ConfigError):
+    """Every problem is with a flag given on the command line: a usage error (exit 2), like click's own."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -156,6 +173,12 @@ class Settings(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.data)
+
+    def given_as(self, name: str) -> str:
+        """How a message names where a value came from: the variable itself, or `NAME (from NAME_FILE)`,
+        `NAME (site default)` and so on (never the value)."""
+        source = self.sources.get(name, "unset")
+        return name if source in ("environment", "flag") else f"{name} (from {source})"
 
     def origin(self, name: str) -> str:
         """Where a value came from, for messages (never the value): the variable itself when
@@ -192,6 +215,7 @@ def load(provider: str, env: Mapping[str, str] | None = None, overrides: Mapping
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     problems: list[str] = []
+    from_flags = True
     secret_names = set()
     for spec in declared(provider):
         name = spec["env"]
@@ -206,6 +230,7 @@ def load(provider: str, env: Mapping[str, str] | None = None, overrides: Mapping
                 raw, source = secrets.read(name, env)
             except secrets.SecretFileError as exc:
                 problems.append(str(exc))
+                from_flags = False
                 continue
             source = "environment" if source == name else source
         elif env.get(name, "") != "":
@@ -217,16 +242,19 @@ def load(provider: str, env: Mapping[str, str] | None = None, overrides: Mapping
         if raw is None or raw == "":
             if spec.get("required") and require and applies(spec, command) and name not in exempt:
                 problems.append(f"{name} is not set: {_fix(spec)}")
+                from_flags = False
             values[name], sources[name] = None, "unset"
             continue
         value, problem = convert(spec, raw, source)
         if problem:
             problems.append(problem)
+            from_flags = from_flags and source == "flag"
         elif value == [] and spec.get("required") and require and applies(spec, command) and name not in exempt:
             problems.append(f"{name} ({source}) names nothing: {_fix(spec)}")
+            from_flags = False
         values[name], sources[name] = value, source
     if problems:
-        raise ConfigError(problems)
+        raise (FlagError if from_flags else ConfigError)(problems)
     return Settings(provider=provider, data=values, sources=sources, secrets=frozenset(secret_names))
 
 

@@ -21,7 +21,7 @@ EXAMPLE = "https://host/path"
 
 def masked(text: str) -> str:
     """The URL with any user:password@ replaced, fit for a message or a log line."""
-    return re.sub(r"(?<=://)[^/@\s]*@", "***@", text)
+    return re.sub(r"(?<=://)[^/?#\s]*@", "***@", text)
 
 
 CREDENTIALS = "it carries credentials"

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeyard.publish.registry import RegistryClient, Target
-from pipeyard.publish.registry.oci import MANIFEST_TYPES, sha256_digest
 from pipeyard_kit.errors import RemoteError, UsageError
+from pipeyard_kit.registry import RegistryClient, Target
+from pipeyard_kit.registry.oci import MANIFEST_TYPES, sha256_digest
 
 APPS = "b2i"
 # Always kept: what a Deployment without a pinned tag runs.
@@ -142,8 +142,11 @@ def harbor_rules(keep: int, running: set[str]) -> list[dict[str, Any]]:
 
 
 def _is_b2i(rule: dict[str, Any]) -> bool:
+    """A rule prune owns: it selects b2i/** with repoMatches. `pipeyard publish`'s rules name the same
+    pattern with repoExcludes (they cover everything BUT the apps) and are not prune's to replace."""
     scopes = (rule.get("scope_selectors") or {}).get("repository") or []
-    return any(s.get("pattern") == f"{APPS}/**" for s in scopes)
+    return bool(scopes) and all(s.get("pattern") == f"{APPS}/**" and s.get("decoration") == "repoMatches"
+                                for s in scopes)
 
 
 def merge_policy(current: dict[str, Any] | None, project_id: int, keep: int, running: set[str]) -> dict[str, Any]:
@@ -152,7 +155,9 @@ def merge_policy(current: dict[str, Any] | None, project_id: int, keep: int, run
                        "trigger": {"kind": "Schedule", "settings": {"cron": "0 0 0 * * *"}, "references": {}},
                        "scope": {"level": "project", "ref": project_id}}
     others = [r for r in base.get("rules") or [] if not _is_b2i(r)]
-    return {**base, "rules": others + harbor_rules(keep, running)}
+    from pipeyard.publish.harbor.policies import check_rule_count
+
+    return check_rule_count({**base, "rules": others + harbor_rules(keep, running)})
 
 
 def prune_harbor(harbor: Any, project: str, *, keep: int, running: set[str]) -> str:

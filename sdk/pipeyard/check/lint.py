@@ -103,6 +103,16 @@ def semantic_findings(merged: Merged) -> list[Finding]:
     """What GitLab checks beyond the schema at pipeline creation."""
     config = merged.config
     findings = []
+    if not visible_jobs(config):
+        # GitLab refuses such a file: lib/gitlab/ci/config/entry/jobs.rb, "jobs config should contain at
+        # least one visible job" (hidden .jobs are templates, never run).
+        hidden = [k for k, v in config.items() if isinstance(v, dict) and str(k).startswith(".")]
+        what = f"only hidden jobs ({', '.join(hidden[:3])}{' ...' if len(hidden) > 3 else ''})" if hidden \
+            else "no job"
+        first = merged.sources[0] if merged.sources else None
+        findings.append(Finding("error", f"the pipeline has {what}, so GitLab refuses it (jobs config should "
+                                         "contain at least one visible job): add a job, extend a hidden one, or "
+                                         "include a component that adds jobs", first, 1 if first else None))
     stages = config.get("stages") or DEFAULT_STAGES
     stages = [".pre", *stages, ".post"] if ".pre" not in stages else stages
     for name in visible_jobs(config):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import copy
 import difflib
 import glob
+import re
+import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,18 @@ MAX_REFERENCE_DEPTH = 10  # lib/gitlab/ci/config/yaml/tags/resolver.rb
 MAX_INCLUDES = 150  # GitLab's default ci_max_includes
 
 Where = tuple[str, int]
+
+
+# Which @version of a component GitLab resolves (lib/gitlab/ci/components/instance_path.rb): `~latest`
+# (the newest catalog version), a shorthand `1` or `1.2` (the newest catalog version of that major or
+# minor: SHORTHAND_SEMVER_PATTERN), a released tag, else any ref (a branch, a commit). pipeyard's
+# component project is released only as semantic-version tags (pipeyard release catalog), so a
+# consumer pins one of those; a branch name or `latest` is no version of it.
+LATEST = "~latest"
+SHORTHAND = re.compile(r"^\d+(\.\d+)?$")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_STAMP = re.compile(r"^# pipeyard [\w-]+(?: component)? (\S+?):", re.M)
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,46 @@ class TemplateSource:
 
     def available(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "templates").glob("*.yml"))
+
+    @cached_property
+    def versions(self) -> list[str]:
+        """The versions of the component project known offline: the one its templates were rendered as
+        (each carries `# pipeyard <name> component <version>:`), and the version tags of the component
+        project when the templates folder is a git checkout of it."""
+        found = set()
+        for path in sorted((self.root / "templates").glob("*.yml")):
+            with path.open(encoding="utf-8", errors="replace") as f:
+                match = _STAMP.search(f.read(2048))
+            if match and SEMVER.match(match.group(1)):
+                found.add(match.group(1))
+        if (self.root / ".git").exists():
+            try:
+                tags = subprocess.run(["git", "-C", str(self.root), "tag", "--list"], capture_output=True,
+                                      text=True, timeout=30, check=False).stdout.split()
+            except (OSError, subprocess.SubprocessError):
+                tags = []
+            found.update(t for t in tags if SEMVER.match(t))
+        return sorted(found, key=_semver_key)
+
+    def version_problem(self, version: str) -> str | None:
+        """Why `version` names no version of the component project, or None (also when none is known)."""
+        known = self.versions
+        shown = ", ".join(known) or "none known"
+        if version == LATEST or COMMIT.match(version):
+            return None
+        if SHORTHAND.match(version):
+            if known and not any(v == version or v.startswith(version + ".") for v in known):
+                return f"has no version {version}.x (versions: {shown})"
+            return None
+        if SEMVER.match(version):
+            if known and version not in known:
+                return f"has no version {version} (versions: {shown})"
+            return None
+        return f"@{version} is not a version (versions: {shown})"
+
+
+def _semver_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version.split("-")[0].split("+")[0])[:3])
 
 
 @dataclass
@@ -142,17 +197,30 @@ class Merger:
                 self.origins[key_path] = (where, line)
         return deep_merge(merged, body)
 
+    def _inside(self, rel: str, where: str, written: str) -> Path:
+        """The project's file `rel`, refused when it (or a link on the way) leads out of the project:
+        GitLab reads a local include from the project's own repository, never from the runner's disk."""
+        path = self.project_dir / rel
+        root = self.project_dir.resolve()
+        resolved = path.resolve()
+        if resolved != root and root not in resolved.parents:
+            how = "through a symbolic link" if ".." not in Path(rel).parts else "with ../"
+            raise ValidationError(f"{where}: include local '{written}' leads out of the project ({how})",
+                                  fix="include a file of this project, by its path from the project root")
+        return path
+
     def _local(self, inc: dict[str, Any], where: str) -> list[tuple[Path, dict[str, Any] | None, str]]:
         pattern = str(inc["local"]).lstrip("/")
         inputs = inc.get("inputs")
         if any(c in pattern for c in "*?["):
             # GitLab expands wildcards in the project's own files: * within a folder, ** across them.
             found = sorted(glob.glob(pattern, root_dir=self.project_dir, recursive=True))
-            found = [f for f in found if (self.project_dir / f).is_file() and f.endswith((".yml", ".yaml"))]
+            found = [f for f in found if f.endswith((".yml", ".yaml"))
+                     and self._inside(f, where, str(inc["local"])).is_file()]
             if not found:
                 self.notes.append(f"{where}: include local '{inc['local']}' matches no file")
             return [(self.project_dir / f, inputs, f) for f in found]
-        path = self.project_dir / pattern
+        path = self._inside(pattern, where, str(inc["local"]))
         if not path.is_file():
             raise ValidationError(f"{where}: include local '{inc['local']}' does not exist",
                                   fix="fix the path (relative to the project root)")
@@ -175,6 +243,10 @@ class Merger:
             out = []
             for f in files if isinstance(files, list) else [files]:
                 path = self.source.root / str(f).lstrip("/")
+                root = self.source.root.resolve()
+                if root not in path.resolve().parents:
+                    raise ValidationError(f"{where}: include of {inc['project']}:{f} leads out of the project",
+                                          fix="name a file of the component project, e.g. /maven.gitlab-ci.yml")
                 if not path.is_file():
                     known = ", ".join(sorted(p.name for p in self.source.root.glob("*.gitlab-ci.yml")))
                     raise ValidationError(f"{where}: include of {inc['project']}:{f}, a template that doesn't exist",
@@ -189,11 +261,17 @@ class Merger:
         if "@" not in ref:
             raise ValidationError(f"{where}: component {ref} has no version",
                                   fix="append @<version>, e.g. @1.0.0")
-        location, _version = ref.rsplit("@", 1)
+        location, version = ref.rsplit("@", 1)
         project, _, name = location.rpartition("/")
         if project != self.source.component_project:
             self.notes.append(f"{where}: component {ref} is not pipeyard's and is not checked offline")
             return None
+        problem = self.source.version_problem(version)
+        if problem:
+            latest = self.source.versions[-1] if self.source.versions else "1.0.0"
+            raise ValidationError(f"{where}: component {name}@{version}: the component project {problem}",
+                                  fix=f"pin a released version, e.g. @{latest} (or @{latest.rsplit('.', 1)[0]} "
+                                      f"for its newest patch, or @{LATEST})")
         path = self.source.root / "templates" / f"{name}.yml"
         if not path.is_file():
             known = ", ".join(self.source.available())

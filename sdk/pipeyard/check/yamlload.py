@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from pipeyard_kit import yamlio
 from pipeyard_kit.errors import ValidationError
 
 KeyPath = tuple[Any, ...]
@@ -71,27 +72,29 @@ class Document:
 
 
 def load_documents(path: Path, shown: str | None = None) -> list[Document]:
-    """Every document of a file with the line of each key; errors name the file and line."""
+    """Every document of a file with the line of each key; errors name the file and line.
+
+    Each document is measured before it is built (pipeyard_kit.yamlio): an alias bomb, a nesting
+    deeper than GitLab's limit or an alias inside its own anchor is one error, as GitLab refuses them.
+    """
     shown = shown or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValidationError(f"{shown}: no such file", fix="check the path") from None
+    except IsADirectoryError:
+        raise ValidationError(f"{shown}: is a folder, not a pipeline file", fix="include a file") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{shown}: not UTF-8 text (byte {exc.start})",
+                              fix="save the file as UTF-8, as GitLab reads it") from None
+    except OSError as exc:
+        raise ValidationError(f"{shown}: cannot be read ({exc.strerror})", fix="check its permissions") from None
     loader_cls = type("Loader", (_Loader,), {"source": shown})
-    try:
-        nodes = list(yaml.compose_all(text, Loader=loader_cls))
-        docs = []
-        for node in nodes:
-            if node is None:
-                continue
-            loader = loader_cls("")
-            data = loader.construct_document(node)
-            lines: dict[KeyPath, int] = {}
-            _lines(node, (), lines)
-            docs.append(Document(data, lines, node.start_mark.line + 1))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ValidationError(f"{shown}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})",
-                              fix="fix the syntax at that line") from None
+    docs = []
+    for node, data in yamlio.documents(text, shown, loader=loader_cls, error=ValidationError, column=False):
+        if node is None:
+            continue
+        lines: dict[KeyPath, int] = {}
+        _lines(node, (), lines)
+        docs.append(Document(data, lines, node.start_mark.line + 1))
     return docs or [Document({}, {}, 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -74,13 +75,23 @@ def base_cmd(variants: tuple[str, ...], all_variants: bool, mirror: str | None, 
             with BuildBoard(console, verbose=verbose) as board:
                 result = build_base(eng, spec, variant, board=board, root=repo_root(), mirror=mirror,
                                     base_registry=base_registry or "localhost/pipeyard", fonts_folder=fonts)
+            from pipeyard.supply.sbom import record, summary
+
+            path, _ = record(eng.client, result.ref)
+            console.print(f"b2i-java:{variant.name}: SBOM {summary(path.read_bytes())} -> {path}", markup=False)
             if push:
                 from pipeyard.publish import images as pub
-                from pipeyard.publish.registry import LayerCache
+                from pipeyard.publish.archive import LayerCache
 
                 name = spec.image.rsplit("/", 1)[-1]
+                from pipeyard.supply import attach
+
+                def with_sbom(image: Any, local: Any, published: Any) -> str:
+                    return attach.attach(client, target.repository(image.name), published.digest,  # type: ignore[union-attr]
+                                         path.read_bytes(), None).describe()
+
                 pub.publish_images(eng.client, [pub.LocalImage(name, result.ref)], target, client, [variant.name],
-                                   cache=LayerCache(), echo=lambda m: console.print(m, markup=False))
+                                   cache=LayerCache(), echo=lambda m: console.print(m, markup=False), after=with_sbom)
             click.echo(result.ref)
 
 
@@ -127,7 +138,7 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
                           f"with these switches: nothing to build")
         if push:
             from pipeyard.publish import images as pub
-            from pipeyard.publish.registry import LayerCache
+            from pipeyard.publish.archive import LayerCache
 
             tags = [result.tag, *extra_tags, "latest"]
             pub.publish_images(eng.client, [pub.LocalImage(f"b2i/{name}", result.ref)], target, client, tags,
@@ -137,8 +148,8 @@ def build_cmd(jar: Path, name: str, tracing: str, metrics: str, variant: str | N
 
 def _registry(registry: str | None):
     from pipeyard.publish import images as pub
-    from pipeyard.publish.registry import RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
+    from pipeyard_kit.registry import RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
 
     target = Target.parse(registry or pub.EMBEDDED)
     if registry is None:
@@ -170,8 +181,8 @@ def prune_cmd(keep: int, running: tuple[str, ...], app: str | None, registry: st
         raise UsageError(f"--keep {keep} would delete every image", fix="keep at least 1")
     if harbor_url:
         from pipeyard.publish.harbor import HarborClient, validate_project_name
-        from pipeyard.publish.registry import Target
-        from pipeyard.publish.registry.credentials import from_env
+        from pipeyard_kit.registry import Target
+        from pipeyard_kit.registry.credentials import from_env
 
         if dry_run:
             raise UsageError("--dry-run does not apply to --harbor", fix="Harbor's retention page has its own dry run")

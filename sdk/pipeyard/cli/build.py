@@ -22,9 +22,11 @@ from pipeyard_kit.errors import UsageError
 @click.option("--all-variants", is_flag=True, help="Build every variant of the providers (the site file's `only`, if set).")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the build output of every step.")
+@click.option("--no-sbom", is_flag=True,
+              help="Skip each image's CycloneDX SBOM (made from the image's own files; publish attaches it).")
 @debug_option
 def build(providers: tuple[str, ...], site_path: Path | None, tags: tuple[str, ...], variants: tuple[str, ...],
-          all_variants: bool, no_cache: bool, verbose: bool) -> None:
+          all_variants: bool, no_cache: bool, verbose: bool, no_sbom: bool) -> None:
     """Build the provider images (all of them when no PROVIDER is given), each provider's default variant
     unless --variant or --all-variants says otherwise; print every ref, one per line."""
     from pipeyard.images.build import BuildRequest, build_images, check_tags
@@ -46,6 +48,12 @@ def build(providers: tuple[str, ...], site_path: Path | None, tags: tuple[str, .
     request.images()  # a wrong --variant is a usage error before the engine starts
     with engine() as eng:
         results = build_images(eng, request, console=console, verbose=verbose)
+        if not no_sbom:
+            from pipeyard.supply.sbom import record, summary
+
+            for r in results:
+                path, data = record(eng.client, r.ref)
+                console.print(f"{r.provider}: SBOM {summary(data)} -> {path}", markup=False, soft_wrap=True)
     for r in results:
         for tag in r.tags:
             click.echo(tag)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -13,7 +12,8 @@ from pipeyard.check.merge import TemplateSource
 from pipeyard.model.provider import repo_root
 from pipeyard.model.site import find_site, load_site
 from pipeyard.render.outputs import TEMPLATES_DIR
-from pipeyard_kit.errors import UsageError, ValidationError
+from pipeyard_kit import secrets, urls
+from pipeyard_kit.errors import ConfigError, UsageError, ValidationError
 
 
 def template_source(templates: Path | None, component_project: str | None) -> TemplateSource:
@@ -38,7 +38,8 @@ def template_source(templates: Path | None, component_project: str | None) -> Te
               help="The rendered component project (default: this checkout's pipeline-templates/).")
 @click.option("--component-project", help="host/group/project of pipeyard's component project, as included.")
 @click.option("--gitlab-url", envvar="GITLAB_URL", help="Also validate through GitLab's CI lint API here.")
-@click.option("--token", envvar="GITLAB_TOKEN", help="API token for --gitlab-url (or GITLAB_TOKEN).")
+@click.option("--token", help="API token for --gitlab-url; better GITLAB_TOKEN or GITLAB_TOKEN_FILE, which no "
+                                "process listing shows.")
 @click.option("--project", "project", envvar="CI_PROJECT_PATH",
               help="Project (id or path) whose context GitLab lints in.")
 @click.option("--json", "as_json", is_flag=True,
@@ -55,9 +56,16 @@ def lint(file: Path, templates: Path | None, component_project: str | None, gitl
         raise UsageError(f"{file}: no such file", fix="pass the path of a .gitlab-ci.yml")
     result = lint_offline(file, template_source(templates, component_project), file.parent)
     if gitlab_url:
+        why = urls.problem(gitlab_url)
+        if why:
+            raise UsageError(f"--gitlab-url {urls.masked(gitlab_url)!r} is not an http(s) URL ({why})",
+                             fix="pass GitLab's address, e.g. https://gitlab.example.com; the token goes in "
+                                 "GITLAB_TOKEN" if why == urls.CREDENTIALS else f"use e.g. {urls.EXAMPLE}")
         if not token:
-            token_file = os.environ.get("GITLAB_TOKEN_FILE")
-            token = Path(token_file).read_text().strip() if token_file else None
+            try:
+                token, _ = secrets.read("GITLAB_TOKEN")
+            except secrets.SecretFileError as exc:
+                raise ConfigError(str(exc)) from None
         if not token or not project:
             raise UsageError("--gitlab-url needs --token (or GITLAB_TOKEN) and --project",
                              fix="pass both, or drop --gitlab-url for an offline lint")

@@ -14,7 +14,7 @@ from pipeyard_kit.errors import ConfigError
 # name -> "module:attribute"; one module per command, named after it (tests/layout checks each resolves).
 COMMANDS = {name: f"pipeyard.cli.{name}:{name}" for name in (
     "render", "check", "lint", "init", "providers", "provider", "base", "build", "publish", "mirror",
-    "registry", "demo", "chart", "b2i", "release", "updates")}
+    "registry", "demo", "chart", "b2i", "release", "updates", "sbom", "verify", "bundle")}
 
 
 # The platform extra's packages (pyproject.toml [platform]): `pip install pipeyard` alone lacks them.

@@ -64,11 +64,18 @@ def _secrets_dir(host: str) -> Path:
               help="With --harbor: leave the GC schedule alone (it needs a system admin).")
 @click.option("--setup-only", is_flag=True,
               help="With --harbor: set up the project and policies, push nothing.")
+@click.option("--sign", is_flag=True,
+              help="Sign every published digest the way cosign does (sha256-<digest>.sig) and attach a signed "
+                   "SBOM attestation (.att), with the key in PIPEYARD_SIGNING_KEY (or _FILE) or --key.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="With --sign: the signing key, a PEM ECDSA P-256 private key (PKCS#8) or cosign's "
+                   "encrypted cosign.key with COSIGN_PASSWORD [default: $PIPEYARD_SIGNING_KEY].")
+@click.option("--no-sbom", is_flag=True, help="Do not attach the images' CycloneDX SBOMs as OCI referrers.")
 @debug_option
 def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | None, version: str,
             site_path: Path | None, extra_tags: tuple[str, ...], variants: tuple[str, ...], all_variants: bool,
             latest: bool | None, robot_secrets: Path | None, show_robot_secrets: bool, no_gc: bool,
-            setup_only: bool) -> None:
+            setup_only: bool, sign: bool, key_path: Path | None, no_sbom: bool) -> None:
     """Push provider images by digest, then tag them: version, major, git sha, latest on the default branch.
 
     PROVIDERS default to all of them, each its default variant unless --variant or --all-variants says
@@ -79,10 +86,13 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     from pipeyard.model.provider import load_providers, repo_root
     from pipeyard.model.site import find_site, load_site
     from pipeyard.publish import images as pub
+    from pipeyard.publish.archive import LayerCache
     from pipeyard.publish.harbor import HarborClient, SecretSink, provision, validate_project_name
-    from pipeyard.publish.registry import LayerCache, RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
+    from pipeyard.publish.harbor.security import SecurityPolicy
+    from pipeyard.supply.keys import load_signing_key
     from pipeyard_kit.errors import UsageError
+    from pipeyard_kit.registry import RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
 
     # Everything a user can get wrong is checked before any server is called.
     root = repo_root()
@@ -92,6 +102,10 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     if (setup_only or robot_secrets or show_robot_secrets or no_gc) and not harbor_url:
         raise UsageError("--setup-only, --robot-secrets, --show-robot-secrets and --no-gc need --harbor",
                          fix="add --harbor URL (or set HARBOR_URL)")
+    if key_path is not None and not sign:
+        raise UsageError("--key is the signing key of --sign", fix="add --sign, or drop --key")
+    key = load_signing_key(key_path) if sign and not setup_only else None
+    security = None
     harbor = None
     if harbor_url:
         if "://" not in harbor_url:
@@ -102,6 +116,11 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
         hint = env_hint("HARBOR")
         harbor = HarborClient(harbor_url, credentials)  # type: ignore[arg-type]
         target = Target.parse(registry) if registry else Target(harbor.host, project, harbor.scheme)
+        security = SecurityPolicy.from_site(site.harbor, str(site.path or "the embedded site"))
+        if security.require_signatures and not sign and not setup_only:
+            raise UsageError(f"{site.path}: harbor.require_signatures makes Harbor refuse unsigned images, "
+                             "and this publish does not sign",
+                             fix="add --sign (with PIPEYARD_SIGNING_KEY), or set harbor.require_signatures: false")
     else:
         credentials = from_env("PIPEYARD_REGISTRY")
         hint = env_hint("PIPEYARD_REGISTRY")
@@ -110,7 +129,7 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     if harbor is not None:
         sink = SecretSink(robot_secrets or _secrets_dir(harbor.host),
                           show=click.echo if show_robot_secrets else None)
-        result = provision(harbor, target.project, sink, gc=not no_gc)
+        result = provision(harbor, target.project, sink, gc=not no_gc, security=security)
         for line in result.lines():
             click.echo(line)
         if setup_only:
@@ -125,5 +144,28 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     images = [pub.LocalImage(site.image_of(p), pub.local_ref(site.image_of(p), version, v.name), v.name,
                              tuple(pub.variant_tags(tags, v.name, plain=v == site.default_variant(p))))
               for p, v in chosen]
+    after = _supply_chain(client, target, key, sbom=not no_sbom) if (not no_sbom or key is not None) else None
+    guard = None
+    if harbor is not None:
+        from pipeyard.publish.harbor.immutability import guard as immutable_guard
+
+        guard = immutable_guard(harbor.immutable_rules(target.project), client, target.project)
     with docker_client() as store:
-        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo)
+        pub.publish_images(store, images, target, client, tags, cache=LayerCache(), echo=click.echo,
+                           guard=guard, after=after)
+
+
+def _supply_chain(client: Any, target: Any, key: Any, *, sbom: bool) -> Any:
+    """Beside each pushed digest: its SBOM as a referrer, and with --sign its signature and attestation."""
+    from pipeyard.supply import attach
+    from pipeyard.supply.sbom import for_image, summary
+
+    def after(image: Any, local: Any, result: Any) -> str:
+        document = None
+        if sbom:
+            document, generated = for_image(local, image.ref)
+            if generated:
+                click.echo(f"  SBOM of {image.ref} generated ({summary(document)})", err=True)
+        return attach.attach(client, target.repository(image.name), result.digest, document, key).describe()
+
+    return after

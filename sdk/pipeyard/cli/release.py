@@ -23,8 +23,8 @@ digests_option = click.option("--digests", "digests", type=click.Path(file_okay=
 
 
 def _registry(registry: str):
-    from pipeyard.publish.registry import RegistryClient, Target
-    from pipeyard.publish.registry.credentials import env_hint, from_env
+    from pipeyard_kit.registry import RegistryClient, Target
+    from pipeyard_kit.registry.credentials import env_hint, from_env
 
     target = Target.parse(registry)
     client = RegistryClient(target.host, scheme=target.scheme, credentials=from_env("PIPEYARD_REGISTRY"),
@@ -96,9 +96,9 @@ def push(providers: tuple[str, ...], registry: str, tag: str, variants: tuple[st
 def bases(releases: tuple[str, ...], registry: str) -> None:
     """Push the bootstrapped Debian bases (localhost/pipeyard/debian:RELEASE) to the base registry."""
     from pipeyard.cli.publish import docker_client
-    from pipeyard.publish.registry import Target
     from pipeyard.release.promote import push_bases
     from pipeyard_kit.errors import ConfigError
+    from pipeyard_kit.registry import Target
 
     if Target.split(registry)[1] == "localhost":
         raise ConfigError(f"--registry {registry} is the local image store, not a registry",
@@ -135,30 +135,59 @@ def promote(providers: tuple[str, ...], registry: str, digests: Path, tag: str) 
 
 
 @release.command("catalog")
-@click.option("--gitlab-url", required=True, envvar="CI_SERVER_URL", help="GitLab [default: $CI_SERVER_URL].")
+@click.option("--gitlab-url", envvar="CI_SERVER_URL", help="GitLab [default: $CI_SERVER_URL].")
 @click.option("--project", "project_path", envvar="PIPEYARD_COMPONENT_PROJECT", metavar="GROUP/PROJECT",
               help="The component project [default: $PIPEYARD_COMPONENT_PROJECT, else the site file's "
                    "component_project].")
-@click.option("--version", "tag", required=True, envvar="CI_COMMIT_TAG", metavar="TAG",
+@click.option("--version", "tag", envvar="CI_COMMIT_TAG", metavar="TAG",
               help="The release tag [default: $CI_COMMIT_TAG]; it must match pipeyard's version.")
 @digests_option
+@click.option("--release-image", envvar="PIPEYARD_RELEASE_IMAGE", metavar="IMAGE",
+              help="The glab image of the component project's release job [default: $PIPEYARD_RELEASE_IMAGE, "
+                   "else registry.gitlab.com/gitlab-org/cli:latest].")
+@click.option("--wait", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds to wait for the tag pipeline's release; 0 tags and returns.")
+@click.option("--show-release-job", is_flag=True,
+              help="Print the .gitlab-ci.yml pipeyard keeps in the component project, and exit.")
 @debug_option
-def catalog(gitlab_url: str, project_path: str | None, tag: str, digests: Path) -> None:
-    """Publish pipeline-templates/ as a CI/CD catalog release of the component project.
+def catalog(gitlab_url: str | None, project_path: str | None, tag: str | None, digests: Path,
+            release_image: str | None, wait: float, show_release_job: bool) -> None:
+    """Publish pipeline-templates/ as a CI/CD catalog version of the component project.
 
+    GitLab publishes catalog versions only from a job with `release:` in the component project, so
+    this commits the templates and that job's .gitlab-ci.yml (unless the project has its own), pushes
+    the version tag with the release notes as its message, and waits for the tag pipeline's release.
     The token comes from PIPEYARD_GITLAB_TOKEN (or PIPEYARD_GITLAB_TOKEN_FILE).
     """
     import json
 
     from pipeyard.model.provider import load_providers, repo_root
     from pipeyard.model.site import find_site, load_site
-    from pipeyard.release.catalog import client, component_names, publish_catalog, release_notes
+    from pipeyard.release.catalog import (
+        RELEASE_IMAGE,
+        client,
+        component_names,
+        publish_catalog,
+        release_notes,
+        release_pipeline,
+    )
     from pipeyard.release.promote import release_version
     from pipeyard.render.outputs import TEMPLATES_DIR
+    from pipeyard_kit.errors import UsageError
 
-    version = release_version(tag)
     root = repo_root()
     site = load_site(find_site(root), load_providers(root))
+    image = release_image or RELEASE_IMAGE
+    if show_release_job:
+        click.echo(release_pipeline(image, site.runner_tags), nl=False)
+        return
+    missing = [name for name, value in (("--gitlab-url (CI_SERVER_URL)", gitlab_url),
+                                        ("--version (CI_COMMIT_TAG)", tag)) if not value]
+    if missing:
+        raise UsageError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set",
+                         fix="pass them, or run in the tag pipeline that sets them")
+    assert gitlab_url and tag
+    version = release_version(tag)
     project_path = project_path or site.component_project.split("/", 1)[1]
     templates = root / TEMPLATES_DIR
     token = gitlab_token()
@@ -170,7 +199,7 @@ def catalog(gitlab_url: str, project_path: str | None, tag: str, digests: Path) 
     notes = release_notes(version, f"{host}/{project_path}", component_names(templates), images)
     gl = client(gitlab_url, token, what="a catalog release")
     publish_catalog(gl, project_path, version, templates, notes=notes, echo=click.echo, url=gitlab_url,
-                    token_var=TOKEN_VAR)
+                    token_var=TOKEN_VAR, release_image=image, runner_tags=site.runner_tags, wait=wait)
 
 
 @release.command("harbor")
@@ -187,10 +216,10 @@ def harbor(harbor_url: str, registry: str | None, project: str | None, no_gc: bo
     Credentials: HARBOR_USERNAME and HARBOR_PASSWORD (or HARBOR_PASSWORD_FILE).
     """
     from pipeyard.publish.harbor import HarborClient
-    from pipeyard.publish.registry import Target
-    from pipeyard.publish.registry.credentials import from_env
     from pipeyard.release.promote import apply_policies
     from pipeyard_kit.errors import UsageError
+    from pipeyard_kit.registry import Target
+    from pipeyard_kit.registry.credentials import from_env
 
     if not project:
         if not registry:

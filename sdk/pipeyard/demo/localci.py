@@ -4,6 +4,11 @@ gitlab-ci-local resolves `include: component` and `include: project` from its
 state folder (.gitlab-ci-local/includes/<host>/<project>/<ref>/) before it tries
 the network, so staging the rendered component project there makes the example
 projects run exactly as they would against the released templates.
+
+A secret (every setting a provider declares secret: MAVEN_REPO_PASSWORD, SONAR_TOKEN...) reaches
+gitlab-ci-local in a variables file (mode 0600, removed after the run; its --variables-file, read as
+the project's CI/CD variables), never as `--variable NAME=value`, which any user on the machine can
+read in the process list.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from pipeyard_kit import __version__
@@ -28,21 +36,47 @@ def gitlab_ci_local(root: Path) -> Path:
     return exe
 
 
+@cache
+def secret_settings() -> frozenset[str]:
+    """Every setting a provider declares secret."""
+    from pipeyard.model.provider import load_providers, repo_root
+
+    return frozenset(s.env for p in load_providers(repo_root(Path(__file__).parent)) for s in p.settings if s.secret)
+
+
 @dataclass
 class LocalProject:
     path: Path
     tool: Path
+    secrets: frozenset[str] = field(default_factory=secret_settings)
 
-    def run(self, *args: str, variables: dict[str, str] | None = None, env: dict[str, str] | None = None,
-            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    def command(self, args: tuple[str, ...], variables: dict[str, str], variables_file: Path | None) -> list[str]:
         cmd = [str(self.tool), *args]
-        for key, value in (variables or {}).items():
-            cmd += ["--variable", f"{key}={value}"]
+        for key, value in variables.items():
+            if key not in self.secrets:
+                cmd += ["--variable", f"{key}={value}"]
+        if variables_file is not None:
+            cmd += ["--variables-file", str(variables_file)]
         if variables:
             # Tests set predefined variables on purpose (pipeline source, tag, MR id).
             cmd += ["--ignore-predefined-vars", ",".join(variables)]
+        return cmd
+
+    def run(self, *args: str, variables: dict[str, str] | None = None, env: dict[str, str] | None = None,
+            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+        variables = variables or {}
+        hidden = {k: v for k, v in variables.items() if k in self.secrets}
         full_env = {**os.environ, **(env or {})}
-        return subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, env=full_env, timeout=timeout)
+        with tempfile.TemporaryDirectory(prefix="pipeyard-gcl-") as tmp:
+            variables_file = None
+            if hidden:
+                variables_file = Path(tmp) / "variables.yml"
+                fd = os.open(variables_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(hidden, f)  # JSON is YAML: every value quoted, nothing read as a path or a tag
+            cmd = self.command(args, variables, variables_file)
+            return subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, env=full_env,
+                                  timeout=timeout)
 
     def jobs(self, variables: dict[str, str] | None = None) -> list[str]:
         """The jobs a pipeline with these predefined variables would run (rules applied)."""
@@ -53,11 +87,14 @@ class LocalProject:
         listing = json.loads(out.stdout[out.stdout.index("["):])
         return sorted(j["name"] for j in listing if j.get("when") != "never")
 
-    def commit(self, files: dict[str, str], message: str = "a change") -> None:
-        """Write files (relative paths) and commit them on the checked-out branch."""
+    def commit(self, files: dict[str, str], message: str = "a change", *, executable: tuple[str, ...] = ()) -> None:
+        """Write files (relative paths) and commit them on the checked-out branch; `executable` ones
+        get mode 0755, in git too."""
         for rel, text in files.items():
             (self.path / rel).parent.mkdir(parents=True, exist_ok=True)
             (self.path / rel).write_text(text, encoding="utf-8")
+        for rel in executable:
+            (self.path / rel).chmod(0o755)
         _git(self.path, "add", "-A")
         _git(self.path, "commit", "-q", "-m", message)
 
@@ -71,6 +108,11 @@ class LocalProject:
         if out.returncode != 0:
             raise BuildError(f"gitlab-ci-local --preview failed for {self.path.name}: {out.stderr.strip()}")
         return out.stdout
+
+
+def recording_scanner() -> str:
+    """The scanner stand-in a consumer project commits for its scan job (localci_data/recording-scanner)."""
+    return resources.files("pipeyard.demo").joinpath("localci_data/recording-scanner").read_text(encoding="utf-8")
 
 
 def _git(cwd: Path, *args: str) -> None:

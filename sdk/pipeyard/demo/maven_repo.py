@@ -3,8 +3,11 @@
 Debian's /usr/share/maven-repo plays the proxied content. The layout follows Nexus,
 so URLs in tests look like the ones users paste into CI variables:
 
-    /repository/maven-public/     group: Debian's repo + whatever was deployed (read-only)
+    /repository/maven-public/     group: the Central proxy + whatever was deployed (read-only)
     /repository/vendor-public/    a second group with the same content (for a second mirror)
+    /repository/maven-central/    the proxy of Maven Central: Debian's repo, plus what tests put into
+                                  <storage>/maven-central as "fetched from Central" (stand-ins of
+                                  artifacts Debian lacks, such as pipeyard.demo.jacoco_plugin)
     /repository/maven-releases/   hosted, accepts deploy PUTs of release versions
     /repository/maven-snapshots/  hosted, accepts deploy PUTs of -SNAPSHOT versions
 
@@ -33,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 DEBIAN_REPO = Path("/usr/share/maven-repo")
 GROUPS = ("maven-public", "vendor-public")
+PROXY = "maven-central"
 HOSTED = {"maven-releases": "release", "maven-snapshots": "snapshot"}
 
 
@@ -106,7 +110,7 @@ class MavenRepoServer:
                     f.write(f"{request.method} {request.path} {request.status} {request.user or '-'}\n")
 
     def start(self) -> Self:
-        for repo in HOSTED:
+        for repo in (*HOSTED, PROXY):
             (self.storage / repo).mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -128,8 +132,10 @@ class MavenRepoServer:
         """The file a GET serves, or None. Groups see the content and every hosted repo."""
         if repo in HOSTED:
             roots = [self.storage / repo]
+        elif repo == PROXY:
+            roots = [self.content, self.storage / PROXY]
         elif repo in GROUPS:
-            roots = [self.content, *(self.storage / r for r in HOSTED)]
+            roots = [self.content, self.storage / PROXY, *(self.storage / r for r in HOSTED)]
         else:
             return None
         for root in roots:

@@ -49,6 +49,9 @@ class Site:
     # Per provider with variants: {"default": "17", "only": ["8", "17", "21"]}.
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     npm_registry: str | None = None
+    # Harbor's supply-chain settings (scan_on_push, prevent_vulnerable, require_signatures,
+    # generate_sbom), read by pipeyard.publish.harbor.security.
+    harbor: dict[str, Any] = field(default_factory=dict)
 
     def variants_of(self, provider: Provider) -> list[Variant]:
         """The variants this site builds and offers: provider.yaml's, narrowed by the site's `only`."""
@@ -128,7 +131,7 @@ def load_site(path: Path | None, providers: list[Provider] | None = None) -> Sit
                 runner_tags=tuple(data.get("runner_tags", ("k8s-runner",))),
                 defaults=defaults, ca_certificates=pems, image_name=data.get("image_name"),
                 image_names=dict(data.get("image_names", {})), variants=dict(data.get("variants", {})),
-                npm_registry=data.get("npm_registry"))
+                npm_registry=data.get("npm_registry"), harbor=dict(data.get("harbor") or {}))
     if providers is not None:
         _check_image_names(path, site, providers)
         _check_variants(path, site, providers)

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeyard.publish.registry import LayerCache, PushStats, RegistryClient, Target, oci_image, push_image
+from pipeyard.publish.archive import LayerCache, oci_image
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError, RemoteError
+from pipeyard_kit.registry import PushStats, RegistryClient, Target, push_image
 
 LOCAL_REGISTRY = "localhost/pipeyard"
 EMBEDDED = "127.0.0.1:5000/pipeyard"
@@ -137,23 +138,39 @@ def resolve(docker_client: Any, images: list[LocalImage]) -> list[tuple[LocalIma
     return found
 
 
+# Called after each image is pushed (the supply chain attaches its SBOM and signature there);
+# what it returns is printed under the image's line.
+AfterPush = Callable[[LocalImage, Any, "Published"], str | None]
+# What a guard sees before anything is pushed: (repository, digest of the image it would get, the tags
+# it would get: a variant's own, else the publish's).
+Planned = list[tuple[str, str, list[str]]]
+
+
 def publish_images(docker_client: Any, images: list[LocalImage], target: Target, client: RegistryClient,
-                   tags: list[str], *, cache: LayerCache | None = None,
-                   echo: Echo = print) -> list[Published]:
+                   tags: list[str], *, cache: LayerCache | None = None, echo: Echo = print,
+                   guard: Callable[[Planned], None] | None = None,
+                   after: AfterPush | None = None) -> list[Published]:
+    """Every image is exported first and `guard` sees the whole plan, so a refusal (an immutable tag
+    that would move) comes before a single blob is uploaded."""
     cache = cache or LayerCache()
     found = resolve(docker_client, images)
     client.ping()
+    planned = [(image, local, target.repository(image.name), oci_image(local, cache)) for image, local in found]
+    if guard is not None:
+        guard([(repo, oci.digest, list(image.tags) or tags) for image, _, repo, oci in planned])
     mount_from: dict[str, str] = {}
     results = []
-    for image, local in found:
-        repo = target.repository(image.name)
-        oci = oci_image(local, cache)
+    for image, local, repo, oci in planned:
         before = copy(client.stats)
         image_tags = list(image.tags) or tags
         moved = push_image(client, repo, oci, image_tags, mount_from)
         result = Published(image.name, f"{target.host}/{repo}", oci.digest, image_tags, moved, oci.size,
                            _delta(client.stats, before), image.variant)
         echo(describe(result))
+        if after is not None:
+            note = after(image, local, result)
+            if note:
+                echo(note)
         results.append(result)
     echo(summary(results, target))
     return results

@@ -5,6 +5,11 @@
 copied for one image is mounted, not uploaded again, into the next repository that needs it; and
 a source on the target's own host is mounted directly. The manifest goes up byte for byte (its
 digest stays the same), the tag last.
+
+pipeyard's own provider images can be mirrored by provider instead of by list: each is taken from
+the source under the name pipeyard releases it as (provider.yaml's image.name) and lands under the
+name the site file gives it (`image_name`, `image_names`), so a site that calls them
+`devops/maven-provider` gets them there from pipeyard's release registry.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeyard.publish.registry import PushStats, Reference, RegistryClient, Target
-from pipeyard.publish.registry.oci import INDEX_TYPES, sha256_digest
+from pipeyard.model.provider import Provider
+from pipeyard.model.site import Site
 from pipeyard_kit.errors import ConfigError, PipeyardError, RemoteError, UsageError
+from pipeyard_kit.registry import PushStats, Reference, RegistryClient, Target
+from pipeyard_kit.registry.oci import INDEX_TYPES, sha256_digest
 
 Echo = Callable[[str], None]
 ClientFor = Callable[[Reference], RegistryClient]
@@ -51,6 +58,17 @@ def read_list(path: Path) -> list[Reference]:
     return refs
 
 
+def provider_images(providers: list[Provider], site: Site, source: Target, tag: str) -> dict[Reference, str]:
+    """pipeyard's images in `source` (as pipeyard names them) -> the repository name the site gives each:
+    the plain tag, and `<tag>-<variant>` for each variant the site offers (the templates name those)."""
+    images = {}
+    for p in providers:
+        tags = [tag] + [f"{tag}-{v.name}" for v in site.variants_of(p) if v.name]
+        for t in tags:
+            images[Reference(source.host, source.repository(p.image_name), t, scheme=source.scheme)] = site.image_of(p)
+    return images
+
+
 @dataclass
 class Copied:
     source: Reference
@@ -67,9 +85,10 @@ class Mirror:
         self.source_client = source_client
         self.mount_from: dict[str, str] = {}
 
-    def copy(self, ref: Reference) -> Copied:
+    def copy(self, ref: Reference, name: str | None = None) -> Copied:
+        """Copy one image to the target, under `name` (default: its own repository path) below the prefix."""
         src = self.source_client(ref)
-        repo = self.target.repository(ref.repository)
+        repo = self.target.repository(name or ref.repository)
         before = copy(self.dst.stats)
         digest, data, media_type = self._manifest(src, ref.repository, ref.reference, repo)
         moved = bool(ref.tag) and self.dst.manifest_digest(repo, ref.tag) != digest
@@ -122,12 +141,14 @@ class Mirror:
             self.dst.upload_blob(repo, digest, size, lambda: open(tmp.name, "rb"))  # noqa: SIM115
 
 
-def mirror_images(refs: list[Reference], mirror: Mirror, echo: Echo = print) -> list[Copied]:
-    """Copy every image; one failure does not stop the others, but the run fails at the end."""
+def mirror_images(refs: list[Reference], mirror: Mirror, echo: Echo = print,
+                  names: dict[Reference, str] | None = None) -> list[Copied]:
+    """Copy every image (under names[ref] where given); one failure does not stop the others, but the
+    run fails at the end."""
     copied, failed = [], []
     for ref in refs:
         try:
-            c = mirror.copy(ref)
+            c = mirror.copy(ref, (names or {}).get(ref))
         except PipeyardError as exc:
             echo(f"failed {ref}: {exc.render()}")
             failed.append((ref, exc))

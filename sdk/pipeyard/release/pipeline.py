@@ -10,7 +10,9 @@ its build and test jobs without anyone editing YAML:
                inside the job (STORAGE_DRIVER=vfs, BUILDAH_ISOLATION=chroot), pushed by digest to a
                per-pipeline tag; only when the provider's folder, the kit or the site file changed
                against the default branch (every provider on tags and schedules)
-    test       each image's checks, run inside the image just built (`needs:` its build)
+    test       each image's checks, run inside the image just built (`needs:` its build); the journeys
+               (`make test-journeys`: every example's pipelines in gitlab-ci-local inside the images)
+               nightly and on merge requests that touch the examples, the templates or the stand-ins
     release    on a semver tag: promote the tested digests to version, major and major.minor, publish
                the templates as a CI/CD catalog release, apply the Harbor policies
     updates    nightly: a merge request when a pinned tool version has a newer release
@@ -39,6 +41,10 @@ SEMVER_TAG = r"/^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/"
 # whatever of it shapes an image is rendered into the provider's folder first (Dockerfile,
 # pyproject.toml, provider.json), so a platform-only change builds nothing.
 SHARED_INPUTS = ("sdk/kit/**/*", "pipeyard.site.yaml")
+# What the journeys exercise beyond the images: the example projects, the released templates, the
+# journeys themselves and the stand-ins they run against.
+JOURNEY_INPUTS = ("examples/**/*", "pipeline-templates/**/*", "tests/journeys/**/*", "sdk/pipeyard/demo/**/*")
+JOURNEYS_REPORT = "journeys.xml"
 
 IF_SCHEDULE = '$CI_PIPELINE_SOURCE == "schedule"'
 IF_MR = '$CI_PIPELINE_SOURCE == "merge_request_event"'
@@ -58,7 +64,9 @@ HEADER = """\
 #            branch, and for every provider on semver tags and schedules; a change to the platform
 #            (sdk/pipeyard/) alone builds nothing.
 #   test     test-<provider>[-<variant>]: the image checks, inside the image just built (entrypoint
-#            skipped, as the Kubernetes executor does)
+#            skipped, as the Kubernetes executor does); journeys: `make test-journeys`, every example's
+#            pipelines (push, merge request, tag, schedule) in gitlab-ci-local inside the provider
+#            images, nightly and on merge requests touching examples/, pipeline-templates/ or the stand-ins
 #   release  on a semver tag: promote the tested digests to <version>, <major> and <major.minor>
 #            (no rebuild); publish pipeline-templates/ as a CI/CD catalog release of
 #            {component}; apply the Harbor policies
@@ -72,7 +80,9 @@ HEADER = """\
 #   PIPEYARD_GITLAB_TOKEN                                   api-scope token of the component project
 #                                                           and this project (catalog release, updates)
 # The runners pull the per-pipeline images with Harbor's runner-pull robot (DOCKER_AUTH_CONFIG), and
-# their pods need an emptyDir of about 10 GB for the vfs store.
+# their pods need an emptyDir of about 10 GB for the vfs store. The journeys job also runs containers
+# (podman run, as gitlab-ci-local's executor): its pods need a runner that allows that (the Kubernetes
+# executor's privileged = true, or a user-namespace-capable node).
 """
 
 
@@ -161,6 +171,28 @@ def _test_job(provider: Provider, site: Site, variant: Variant) -> dict[str, Any
 def images(providers: list[Provider], site: Site) -> list[tuple[Provider, Variant]]:
     """Every image the pipeline builds: each provider's variants the site builds, in order."""
     return [(p, v) for p in providers for v in site.variants_of(p)]
+
+
+def _journeys_job() -> dict[str, Any]:
+    """Every example's pipelines for real, inside the images (tests/journeys): too slow for every
+    push, so nightly, on merge requests that change what they exercise, and on demand from the UI."""
+    paths = list(JOURNEY_INPUTS)
+    return {
+        "stage": "test",
+        "image": "$PIPEYARD_CI_IMAGE",
+        "needs": [],
+        "timeout": "90 minutes",
+        # `make setup` (inside make test-journeys) installs the system packages, the venv and the
+        # node tools; the images are built in the job's own store, cached layers across its tests.
+        "variables": {"PYTEST_ADDOPTS": f"--junitxml={JOURNEYS_REPORT}"},
+        "script": ["make test-journeys"],
+        "artifacts": {"when": "always", "reports": {"junit": JOURNEYS_REPORT}, "expire_in": "1 week"},
+        "rules": [
+            {"if": IF_SCHEDULE},
+            {"if": '$CI_PIPELINE_SOURCE == "web"'},
+            {"if": IF_MR, "changes": {"paths": paths, "compare_to": "refs/heads/$CI_DEFAULT_BRANCH"}},
+        ],
+    }
 
 
 def _tools_template() -> dict[str, Any]:
@@ -286,6 +318,7 @@ def pipeline_document(providers: list[Provider], site: Site) -> dict[str, Any]:
     built = images(providers, site)
     doc.update({build_job_name(p, v): _build_job(p, v) for p, v in built})
     doc.update({test_job_name(p, v): _test_job(p, site, v) for p, v in built})
+    doc["journeys"] = _journeys_job()
     doc.update(_release_jobs(built))
     return doc
 

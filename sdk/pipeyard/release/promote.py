@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeyard.publish.registry import RegistryClient, Target
-from pipeyard.publish.registry.oci import INDEX_TYPES
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import ConfigError, RemoteError, UsageError
+from pipeyard_kit.registry import RegistryClient, Target
+from pipeyard_kit.registry.oci import INDEX_TYPES
 
 Echo = Callable[[str], None]
 SEMVER = re.compile(r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"

@@ -21,5 +21,7 @@ def provider_json(provider: Provider) -> str:
         "image": provider.image_name,
         "cli": list(provider.cli),
         "settings": [s.to_json() for s in provider.settings],
+        # The pinned tools, for a CLI that fetches one at run time (the sonar image's SonarScanner CLI).
+        "tools": provider.tools,
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"

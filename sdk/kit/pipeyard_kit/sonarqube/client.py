@@ -14,8 +14,9 @@ from typing import Any
 import requests
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from pipeyard_kit import __version__
+from pipeyard_kit import __version__, shapes, urls
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.sonarqube.answers import shape_of
 from pipeyard_kit.sonarqube.compat import Compat, parse_version
 
 log = logging.getLogger("pipeyard.sonar")
@@ -75,6 +76,11 @@ class SonarClient:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
+    @property
+    def where(self) -> str:
+        """The server as messages name it: its address and the setting that holds it."""
+        return f"SonarQube at {urls.masked(self.base_url)} ({self.url_setting})"
+
     def get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
         retrying = Retrying(stop=stop_after_attempt(self.retries + 1),
                             wait=wait_exponential(multiplier=self.backoff, max=10),
@@ -88,7 +94,7 @@ class SonarClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get_once(self, path: str, params: dict[str, Any] | None) -> requests.Response:
-        where = f"SonarQube at {self.base_url}"
+        where = self.where
         self.calls.append(path)
         log.debug("GET %s %s", path, params or "")
         try:
@@ -128,14 +134,22 @@ class SonarClient:
         raise error
 
     def json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON object `path` answers, checked against the members pipeyard reads of it (answers.py):
+        anything else (a login page, a list, a member of the wrong type) is one RemoteError."""
         response = self.get(path, params)
+        call = path.split("?", 1)[0]
         try:
             data = response.json()
         except ValueError:
-            raise RemoteError(f"SonarQube at {self.base_url} answered {path} with something that is not JSON",
-                              fix=f"check that {self.url_setting} is the SonarQube base URL, not a proxy login page") from None
-        if not isinstance(data, dict):
-            raise RemoteError(f"SonarQube at {self.base_url} answered {path} with unexpected JSON")
+            kind = response.headers.get("Content-Type", "").split(";")[0] or "no content type"
+            raise RemoteError(f"{self.where} answered {call} with something that is not JSON ({kind})",
+                              fix=f"check that {self.url_setting} is the SonarQube base URL, not a proxy or a "
+                                  "login page") from None
+        found = shapes.problem(data, {} if shape_of(call) is shapes.ANY else shape_of(call))
+        if found:
+            raise RemoteError(f"{self.where} answered {call} with JSON pipeyard does not expect ({found})",
+                              fix=f"check that {self.url_setting} points at SonarQube itself, not another "
+                                  "service; if it does, report its version and this message")
         return data
 
     # -- helpers -----------------------------------------------------------
@@ -144,7 +158,12 @@ class SonarClient:
         """The server version decides the parameters; asked once per client."""
         if self._compat is None:
             text = self.get("api/server/version").text
-            self._compat = Compat(parse_version(text))
+            try:
+                self._compat = Compat(parse_version(text))
+            except RemoteError:
+                raise RemoteError(f"{self.where} answered api/server/version with {text.strip()[:30]!r}, not a "
+                                  "version", fix=f"check that {self.url_setting} is SonarQube's base URL, not a "
+                                                 "login page or a proxy") from None
             log.debug("SonarQube version %s", text.strip())
         return self._compat
 

@@ -1,4 +1,4 @@
-"""Every difference between SonarQube 9.9 LTS, 10.x and 2025.x, in one place.
+"""Every difference between SonarQube 9.9 LTS, 10.x, 2025.x and 2026.x, in one place.
 
 The server version (api/server/version) decides the parameters; the webservice
 changelogs (api/webservices/list) are the source of each threshold below.
@@ -38,6 +38,11 @@ MQR_COUNTS = tuple(
 
 CLASSIC_FACETS = ("severities", "types")
 IMPACT_FACETS = ("impactSoftwareQualities", "impactSeverities")
+# 10.8 runs an instance in Standard or MQR mode; this global setting says which (the key SonarLint
+# reads, sonarlint-core's ServerInfoSynchronizer). MQR is the default.
+MODE_SETTING = "sonar.multi-quality-mode.enabled"
+# pysonar bootstraps with api/v2/analysis/* and refuses older servers (MIN_SUPPORTED_SQ_VERSION).
+BOOTSTRAP_V2 = (10, 6)
 
 
 def parse_version(text: str) -> Version:
@@ -73,9 +78,19 @@ class Compat:
         return "project" if self.at_least(10, 2) else "projectKey"
 
     @property
-    def has_hotspots_api(self) -> bool:
-        # 2026.4 deprecates hotspots in favour of security issues, which the report already lists.
-        return not self.at_least(2026, 4)
+    def hotspots_deprecated(self) -> bool:
+        # 2026.4 deprecates api/hotspots/search in favour of security issues; it still answers there.
+        return self.at_least(2026, 4)
+
+    @property
+    def has_modes(self) -> bool:
+        """Standard and MQR modes exist (10.8); before, the classic families are the only ones shown."""
+        return self.at_least(10, 8)
+
+    @property
+    def scanner_bootstrap(self) -> bool:
+        """The server provisions the scanner engine (and a JRE) through api/v2/analysis/*: pysonar's floor."""
+        return self.version >= BOOTSTRAP_V2
 
     @property
     def issue_facets(self) -> tuple[str, ...]:

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 import requests
 
-from pipeyard.publish.registry.credentials import Credentials
-from pipeyard.publish.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
-from pipeyard_kit import __version__
+from pipeyard_kit import http
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry.credentials import Credentials
+from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
 
 log = logging.getLogger("pipeyard.harbor")
 API = "/api/v2.0"
@@ -33,9 +33,9 @@ class HarborClient:
         self.credentials = credentials
         self.retry = retry or RetryPolicy.from_env()
         self.timeout = timeout
-        self.session = requests.Session()
+        # No cookie jar: Harbor's sid cookie sent back would subject every write to its CSRF check.
+        self.session = http.session(cookies=False, Accept="application/json")
         self.session.auth = (credentials.username, credentials.password)
-        self.session.headers.update({"User-Agent": f"pipeyard/{__version__}", "Accept": "application/json"})
         self.retries = 0
 
     @property
@@ -78,6 +78,12 @@ class HarborClient:
             raise RemoteError(f"Harbor {self.url} refused the login of "
                               f"HARBOR_USERNAME={self.credentials.username} (401 Unauthorized) on {what}",
                               fix="check HARBOR_USERNAME and HARBOR_PASSWORD (or HARBOR_PASSWORD_FILE)")
+        if r.status_code == 403 and "csrf" in _message(r).lower():
+            # Harbor checks CSRF only for requests that carry its session cookie (csrf.go csrfSkipper).
+            raise RemoteError(f"Harbor {self.url} refused {what} as a browser session without a CSRF token "
+                              f"(403{_message(r)})",
+                              fix="a proxy between pipeyard and Harbor is adding Harbor's sid cookie: let "
+                                  "/api/ requests through without cookies")
         if r.status_code == 403:
             raise HarborForbidden(f"Harbor {self.url}: {self.credentials.username} may not {what} "
                                   f"(403 Forbidden{_message(r)})",
@@ -127,21 +133,30 @@ class HarborClient:
         return self._all(f"/projects/{_name(project)}/immutabletagrules", what="list immutable tag rules",
                          headers={"X-Is-Resource-Name": "true"})
 
-    def create_immutable_rule(self, project: str, body: dict[str, Any]) -> None:
-        self.request("POST", f"/projects/{_name(project)}/immutabletagrules", json=body, ok=(201,),
-                     headers={"X-Is-Resource-Name": "true"}, what="create an immutable tag rule")
+    def create_immutable_rule(self, project: str, body: dict[str, Any]) -> bool:
+        """True if created, False if Harbor already holds this exact rule (409, e.g. a disabled copy)."""
+        r = self.request("POST", f"/projects/{_name(project)}/immutabletagrules", json=body, ok=(201, 409),
+                         headers={"X-Is-Resource-Name": "true"}, what="create an immutable tag rule")
+        return r.status_code == 201
 
     def gc_schedule(self) -> dict[str, Any]:
+        """The GC schedule, or {} when there is none (Harbor answers 200 with no body)."""
         r = self.request("GET", "/system/gc/schedule", what="read the GC schedule")
         return r.json() if r.content.strip() else {}
 
-    def set_gc_schedule(self, body: dict[str, Any], *, create: bool) -> None:
-        if create:
-            r = self.request("POST", "/system/gc/schedule", json=body, ok=(201, 409),
-                             what="set the GC schedule")
-            if r.status_code == 201:
-                return
+    def set_gc_schedule(self, body: dict[str, Any]) -> None:
+        # POST and PUT do the same on every Harbor since 2.x: replace the schedule (handler/gc.go kick).
         self.request("PUT", "/system/gc/schedule", json=body, what="set the GC schedule")
+
+    # -- the supply-chain settings (publish/harbor/security.py) ------------------------------------
+    def system_info(self) -> dict[str, Any]:
+        """GET /systeminfo (swagger getSystemInfo): harbor_version, shown to logged-in users."""
+        return self.request("GET", "/systeminfo", what="read the system info").json() or {}
+
+    def update_project_metadata(self, project: str, metadata: dict[str, str]) -> None:
+        """PUT /projects/{name} (swagger updateProject) with a ProjectReq holding only metadata."""
+        self.request("PUT", f"/projects/{_name(project)}", json={"metadata": metadata},
+                     headers={"X-Is-Resource-Name": "true"}, what=f"update the settings of project {project}")
 
     def _all(self, path: str, *, what: str, q: str | None = None,
              headers: dict[str, str] | None = None) -> list[dict[str, Any]]:

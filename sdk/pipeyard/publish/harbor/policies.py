@@ -12,15 +12,23 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeyard_kit.errors import UsageError
+from pipeyard_kit.errors import ConfigError, UsageError
 
 # Harbor's rule for project names (its portal and API): lowercase letters and digits, single
 # '.', '_' or '-' between them, 1 to 255 characters.
 PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
-# `pipeyard release` promotes bare versions (1.2.3, 1.2, 1), so they count as release tags
-# beside the v-prefixed ones; a variant's end in -<variant> (1.2.3-jdk17, latest-jdk17). Only full
-# versions are immutable (the last * takes a variant's suffix): 1, 1.2 and 1-jdk17 must move.
-RELEASE_TAGS = "{latest*,stable,v*,[0-9]*}"
+# Release tags: latest, stable, v-prefixed versions, and the bare versions `pipeyard release` and
+# `publish` push (1.2.3, 1.2, and majors 1 to 99), each also with a variant's suffix (latest-jdk17,
+# 1-jdk17, 1.2.3-jdk17). Harbor keeps an artifact when ANY of its tags matches
+# (src/lib/selector/selectors/doublestar/selector.go tagSelectMatch), so the pattern must not catch
+# commit-sha tags (a91957a8, a91957a8-jdk17): `[0-9]*` did (most short shas start with a digit), and
+# "keep the newest 10" then kept nearly everything. A version has a dot, a sha has none; a major has
+# one or two digits then the end or a '-', a short sha eight characters.
+RELEASE_TAGS = "{latest,latest-*,stable,stable-*,v[0-9]*,[0-9],[0-9][0-9],[0-9]-*,[0-9][0-9]-*,[0-9]*.[0-9]*}"
+# Only full versions are immutable (1 and 1.2 must move, and so must 1-jdk17; the last * takes a
+# variant's suffix, so 1.2.3-jdk17 is immutable). Harbor refuses a push of an existing immutable tag
+# with 412 whatever its digest, so publishing a changed image under a version that exists is refused
+# up front (publish.immutability): a published version names one image.
 IMMUTABLE_TAGS = "{v*,[0-9]*.[0-9]*.[0-9]*}"
 RETENTION_CRON = "0 0 0 * * *"  # daily at midnight; Harbor's cron has 6 fields and seconds must be 0
 GC_CRON = "0 0 0 * * 0"  # weekly, Sunday midnight: what Harbor's "Weekly" means
@@ -96,7 +104,21 @@ def is_provider_rule(rule: dict[str, Any]) -> bool:
 def merge_provider_rules(current: dict[str, Any] | None, wanted: dict[str, Any]) -> dict[str, Any]:
     """wanted, plus every rule of the current policy that publish doesn't own."""
     others = [r for r in (current or {}).get("rules") or [] if not is_provider_rule(r)]
-    return {**wanted, "rules": wanted["rules"] + others}
+    return check_rule_count({**wanted, "rules": wanted["rules"] + others})
+
+
+# Harbor refuses a policy of more than 15 rules (src/server/v2.0/handler/retention.go).
+MAX_RULES = 15
+
+
+def check_rule_count(policy: dict[str, Any]) -> dict[str, Any]:
+    rules = policy.get("rules") or []
+    if len(rules) > MAX_RULES:
+        raise ConfigError(f"the project's retention policy would have {len(rules)} rules; Harbor allows "
+                          f"{MAX_RULES} per project",
+                          fix="remove rules you no longer need under the project's Policy > Tag Retention, "
+                              "then run again")
+    return policy
 
 
 def retention_policy(project_id: int, *, keep_latest: int = 10, pulled_days: int = 30) -> dict[str, Any]:
@@ -153,9 +175,16 @@ def same_retention(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return key(current) == key(wanted)
 
 
-def has_immutable_rule(rules: list[dict[str, Any]]) -> bool:
-    wanted = _rule(immutable_rule())
-    return any(_rule({**r, "params": r.get("params") or {}}) == wanted for r in rules)
+def find_immutable_rule(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """pipeyard's immutable rule among the project's, enabled or not.
+
+    Harbor keys a rule on its whole JSON, `disabled` included, and disabling it in the UI flips only a
+    column (src/controller/immutable/controller.go, src/pkg/immutable/dao/dao.go): a rule someone
+    disabled is still there, and creating it again is a 409.
+    """
+    wanted = _rule({**immutable_rule(), "disabled": False})
+    return next((r for r in rules if _rule({**r, "params": r.get("params") or {}, "disabled": False}) == wanted),
+                None)
 
 
 def same_gc_schedule(current: dict[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeyard.publish.harbor import policies
 from pipeyard.publish.harbor.client import HarborClient, HarborForbidden
+from pipeyard.publish.harbor.security import SecurityPolicy, apply_security
 
 CHANGED = ("created", "updated")
 
@@ -72,7 +73,7 @@ class SecretSink:
 
 
 def provision(client: HarborClient, project: str, secrets: SecretSink, *, gc: bool = True,
-              robot_days: int = -1) -> Summary:
+              robot_days: int = -1, security: SecurityPolicy | None = None) -> Summary:
     policies.validate_project_name(project)
     summary = Summary(client.url, project)
 
@@ -86,6 +87,8 @@ def provision(client: HarborClient, project: str, secrets: SecretSink, *, gc: bo
 
     _robots(client, project, project_id, secrets, robot_days, summary)
     apply_policies(client, project, info, summary, gc=gc)
+    if security is not None:
+        apply_security(client, project, security, summary)
     return summary
 
 
@@ -137,11 +140,18 @@ def _retention(client: HarborClient, project_id: int, metadata: dict[str, Any], 
 
 
 def _immutable(client: HarborClient, project: str, summary: Summary) -> None:
-    if policies.has_immutable_rule(client.immutable_rules(project)):
+    rule = policies.find_immutable_rule(client.immutable_rules(project))
+    if rule is not None and rule.get("disabled"):
+        # Someone turned it off in Harbor; that is their call, and re-creating it would be a 409.
+        summary.add("immutable release tags", "skipped",
+                    f"rule {rule.get('id')} is disabled in Harbor; left as it is (enable it under the project's "
+                    "Policy > Tag Immutability)")
+        return
+    if rule is not None:
         summary.add("immutable release tags", "unchanged")
         return
-    client.create_immutable_rule(project, policies.immutable_rule())
-    summary.add("immutable release tags", "created")
+    created = client.create_immutable_rule(project, policies.immutable_rule())
+    summary.add("immutable release tags", "created" if created else "exists")
 
 
 def _gc(client: HarborClient, summary: Summary) -> None:
@@ -151,7 +161,7 @@ def _gc(client: HarborClient, summary: Summary) -> None:
             summary.add("gc schedule", "unchanged")
             return
         scheduled = (current.get("schedule") or {}).get("type") not in (None, "", "None")
-        client.set_gc_schedule(policies.gc_schedule(), create=not scheduled)
+        client.set_gc_schedule(policies.gc_schedule())
         summary.add("gc schedule", "updated" if scheduled else "created",
                     "weekly, untagged artifacts deleted")
     except HarborForbidden:

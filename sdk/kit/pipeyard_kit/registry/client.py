@@ -15,12 +15,12 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from pipeyard.publish.registry.auth import Auth, TokenRefused
-from pipeyard.publish.registry.credentials import Credentials
-from pipeyard.publish.registry.oci import MANIFEST_TYPES, sha256_digest
-from pipeyard.publish.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
-from pipeyard_kit import __version__
+from pipeyard_kit import http
 from pipeyard_kit.errors import RemoteError
+from pipeyard_kit.registry.auth import Auth, TokenRefused, scopes_for
+from pipeyard_kit.registry.credentials import Credentials
+from pipeyard_kit.registry.oci import MANIFEST_TYPES, sha256_digest
+from pipeyard_kit.registry.retry import TRANSIENT_STATUSES, RetryPolicy, Transient
 
 log = logging.getLogger("pipeyard.registry")
 T = TypeVar("T")
@@ -46,6 +46,10 @@ class PushStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+class ImmutableTag(RemoteError):
+    """412: the registry keeps an existing tag where it is (Harbor's immutable tag rules)."""
+
+
 class RegistryClient:
     def __init__(self, host: str, *, scheme: str = "https", credentials: Credentials | None = None,
                  retry: RetryPolicy | None = None, credential_hint: str = "",
@@ -56,8 +60,7 @@ class RegistryClient:
         self.credential_hint = credential_hint or (credentials.hint if credentials else "")
         self.unreachable_fix = unreachable_fix
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = f"pipeyard/{__version__}"
+        self.session = http.session(cookies=False)
         self.auth = Auth(credentials, self.session, timeout=timeout[1])
         self.stats = PushStats()
 
@@ -97,23 +100,15 @@ class RegistryClient:
     def _once(self, method: str, path_or_url: str, *, repo: str, what: str, ok: tuple[int, ...] = (200,),
               body: Body = None, headers: dict[str, str] | None = None, stream: bool = False,
               extra_scopes: tuple[str, ...] = ()) -> requests.Response:
-        response = self._send(method, path_or_url, repo, body, headers, stream)
+        scopes = scopes_for(method, repo, extra_scopes)
+        if not repo and "/v2/_catalog" in path_or_url:
+            scopes = ("registry:catalog:*",)
+        response = self._login(lambda: self._send(method, path_or_url, scopes, body, headers, stream), what)
         if response.status_code == 401:
             response.close()
-            try:
-                retry_login = self.auth.answer(response, repo, extra_scopes)
-            except TokenRefused as exc:
-                raise self._unauthorized(what, str(exc)) from None
-            except requests.ConnectionError as exc:
-                raise Transient(f"token service unreachable ({_reason(exc)})", connection=True) from exc
-            except requests.HTTPError as exc:
-                status = exc.response.status_code if exc.response is not None else None
-                if status in TRANSIENT_STATUSES:
-                    raise Transient(f"token service answered {status}", status=status) from exc
-                raise RemoteError(f"the token service of registry {self.host} answered {status}",
-                                  fix="check the registry's token service") from exc
+            retry_login = self._login(lambda: self.auth.answer(response, scopes), what)
             if retry_login:
-                response = self._send(method, path_or_url, repo, body, headers, stream)
+                response = self._login(lambda: self._send(method, path_or_url, scopes, body, headers, stream), what)
             if response.status_code == 401:
                 response.close()
                 raise self._unauthorized(what, "401 Unauthorized")
@@ -127,12 +122,28 @@ class RegistryClient:
             raise error
         return response
 
-    def _send(self, method: str, path_or_url: str, repo: str, body: Body,
+    def _login(self, fn: Callable[[], T], what: str) -> T:
+        """Run fn, turning what the token service answered into the client's errors."""
+        try:
+            return fn()
+        except TokenRefused as exc:
+            raise self._unauthorized(what, str(exc)) from None
+        except requests.ConnectionError as exc:
+            raise Transient(f"token service unreachable ({_reason(exc)})", connection=True) from exc
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in TRANSIENT_STATUSES:
+                raise Transient(f"token service answered {status}", status=status) from exc
+            raise RemoteError(f"the token service of registry {self.host} answered {status}",
+                              fix="check the registry's token service") from exc
+
+    def _send(self, method: str, path_or_url: str, scopes: tuple[str, ...], body: Body,
               headers: dict[str, str] | None, stream: bool) -> requests.Response:
+        auth = self.auth.headers(scopes)
         data: Any = body() if callable(body) else body
         try:
             return self.session.request(method, self._url(path_or_url), data=data, stream=stream,
-                                        headers={**(headers or {}), **self.auth.headers(repo)},
+                                        headers={**(headers or {}), **auth},
                                         timeout=self.timeout, allow_redirects=True)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Transient(_reason(exc), connection=True) from exc
@@ -142,7 +153,7 @@ class RegistryClient:
 
     def _unauthorized(self, what: str, detail: str) -> RemoteError:
         if self.auth.credentials:
-            fix = f"check {self.credential_hint}: registry {self.host} refused them"
+            fix = f"check {self.credential_hint or 'the registry credentials'}: registry {self.host} refused them"
         else:
             fix = f"set {self.credential_hint or 'the registry credentials'}"
         return RemoteError(f"registry {self.host} answered {detail} to {what}", fix=fix)
@@ -153,6 +164,12 @@ class RegistryClient:
             return RemoteError(f"registry {self.host} denied {what} (403{detail})",
                                fix=f"check that {self.credential_hint or 'the account'} may pull and push "
                                    "in this project")
+        if response.status_code == 412:
+            # Harbor refuses a push of an existing immutable tag, whatever its digest
+            # (src/server/middleware/immutable/pushmf.go).
+            return ImmutableTag(f"registry {self.host} refused {what}: the tag exists and is immutable (412{detail})",
+                                fix="a published version names one image: bump the version to publish a changed "
+                                    "image (the tag keeps the image it names)")
         return RemoteError(f"registry {self.host} answered {response.status_code} {response.reason} "
                            f"to {what}{detail}",
                            fix="check the image name and the registry's logs")
@@ -244,6 +261,55 @@ class RegistryClient:
             yield from r.iter_content(1 << 20)
         finally:
             r.close()
+
+    # -- for the supply chain (pipeyard.supply): referrers, manifests that may be absent, small blobs --
+    def find_manifest(self, repo: str, reference: str) -> tuple[bytes, str] | None:
+        """get_manifest, or None when there is no such tag or digest (a signature not made yet)."""
+        if self.manifest_digest(repo, reference) is None:
+            return None
+        return self.get_manifest(repo, reference)
+
+    def put_manifest_with_subject(self, repo: str, reference: str, data: bytes, media_type: str) -> tuple[str, bool]:
+        """PUT a manifest that has a `subject`; also whether the registry processed it: the
+        `OCI-Subject` answer header of distribution-spec 1.1 ("Pushing Manifests with Subject")."""
+        r = self.request("PUT", f"/v2/{repo}/manifests/{reference}", repo=repo, ok=(201,), body=data,
+                         headers={"Content-Type": media_type},
+                         what=f"PUT manifest {repo}:{_short(reference)}")
+        r.close()
+        self.stats.manifests += 1
+        return r.headers.get("Docker-Content-Digest") or sha256_digest(data), bool(r.headers.get("OCI-Subject"))
+
+    def referrers(self, repo: str, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]] | None:
+        """GET /v2/<repo>/referrers/<digest> (distribution-spec 1.1, end-12a/12b): the descriptors of
+        the manifests whose subject is digest, or None when the registry has no referrers API (404)."""
+        query = f"?{urlencode({'artifactType': artifact_type})}" if artifact_type else ""
+        r = self.request("GET", f"/v2/{repo}/referrers/{digest}{query}", repo=repo, ok=(200, 404),
+                         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+                         what=f"GET referrers of {repo}@{_short(digest)}")
+        if r.status_code == 404:
+            r.close()
+            return None
+        try:
+            manifests = r.json().get("manifests") or []
+        except ValueError:
+            raise RemoteError(f"registry {self.host} answered the referrers API with no image index",
+                              fix="the registry does not follow the OCI distribution spec 1.1") from None
+        if artifact_type and "artifactType" not in r.headers.get("OCI-Filters-Applied", ""):
+            manifests = [m for m in manifests if m.get("artifactType") == artifact_type]
+        return manifests
+
+    def get_blob(self, repo: str, digest: str, limit: int = 64 << 20) -> bytes:
+        """A small blob (a signature payload, an SBOM), checked against its digest."""
+        data = bytearray()
+        for chunk in self.blob_stream(repo, digest):
+            data += chunk
+            if len(data) > limit:
+                raise RemoteError(f"blob {_short(digest)} of {repo} is larger than {limit >> 20} MB",
+                                  fix="it is not a signature or an SBOM; check the image")
+        if sha256_digest(bytes(data)) != digest:
+            raise RemoteError(f"registry {self.host} sent a blob of {repo} not matching {digest}",
+                              fix="the registry's storage is damaged or a proxy altered the data")
+        return bytes(data)
 
     def close(self) -> None:
         self.session.close()

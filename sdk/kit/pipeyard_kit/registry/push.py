@@ -6,8 +6,8 @@ before, the old tag (or none) stays.
 
 from __future__ import annotations
 
-from pipeyard.publish.registry.client import RegistryClient
-from pipeyard.publish.registry.oci import OciImage
+from pipeyard_kit.registry.client import RegistryClient
+from pipeyard_kit.registry.oci import OciImage
 
 
 def push_image(client: RegistryClient, repo: str, image: OciImage, tags: list[str],

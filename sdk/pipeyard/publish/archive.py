@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from pipeyard.publish.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 from pipeyard_kit.errors import BuildError
+from pipeyard_kit.registry.oci import OCI_CONFIG, OCI_LAYER_GZIP, Blob, OciImage, sha256_digest
 
 GZIP_LEVEL = 6
 CHUNK = 1 << 20
