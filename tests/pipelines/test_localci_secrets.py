@@ -43,3 +43,24 @@ def test_secrets_go_in_a_private_variables_file(tmp_path: Path):
 def test_no_variables_file_without_a_secret(tmp_path: Path):
     assert "--variables-file" not in LocalProject(tmp_path, tmp_path / "gcl").command(
         ("--list-json",), {"CI_PIPELINE_SOURCE": "push"}, None)
+
+
+def test_the_real_gitlab_ci_local_hands_the_secret_to_the_job(tmp_path: Path):
+    """gitlab-ci-local reads the file at `${cwd}/${variablesFile}`: the job must really see the secret."""
+    import subprocess
+
+    from pipeyard.demo.localci import gitlab_ci_local
+    from tests.fixtures import ROOT
+
+    repo = tmp_path / "project"
+    repo.mkdir()
+    (repo / ".gitlab-ci.yml").write_text(
+        'job:\n  script:\n    - test "$MAVEN_REPO_PASSWORD" = pw-Do-Not-Show && echo "password arrived for $MAVEN_REPO_USER"\n')
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "job"], cwd=repo, check=True)
+    done = LocalProject(repo, gitlab_ci_local(ROOT)).run(
+        "job", variables={"MAVEN_REPO_USER": "ci", "MAVEN_REPO_PASSWORD": "pw-Do-Not-Show"}, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "password arrived for ci" in done.stdout

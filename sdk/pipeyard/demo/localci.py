@@ -56,7 +56,9 @@ class LocalProject:
             if key not in self.secrets:
                 cmd += ["--variable", f"{key}={value}"]
         if variables_file is not None:
-            cmd += ["--variables-file", str(variables_file)]
+            # gitlab-ci-local reads `${cwd}/${variablesFile}` (src/variables-from-files.ts), so an absolute
+            # path names a file that is not there and the secrets silently go missing: relative to the project.
+            cmd += ["--variables-file", os.path.relpath(variables_file, self.path)]
         if variables:
             # Tests set predefined variables on purpose (pipeline source, tag, MR id).
             cmd += ["--ignore-predefined-vars", ",".join(variables)]
