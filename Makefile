@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tools/node_modules/.installed-stamp
 SYS_STAMP := .work/.system-stamp
 
-.PHONY: all setup render check test test-in-images test-journeys test-supply demo bench clean
+.PHONY: all setup render check test test-in-images test-variants test-journeys test-supply demo bench clean
 
 all: setup
 
@@ -56,6 +56,17 @@ test-in-images: setup
 	PIPEYARD_TEST_IMAGE_MAVEN=localhost/pipeyard/maven:$(IMAGE_TAG) \
 	PIPEYARD_TEST_IMAGE_NPM=localhost/pipeyard/npm:$(IMAGE_TAG) \
 	  $(VENV)/bin/pytest providers/maven/tests providers/npm/tests
+
+# Every toolchain variant (maven's JDK 8-25, npm's Node 20-26, the B2I bases for the same JDKs): the
+# image checks on each, and a project of each one's language level; `make test` checks the default
+# variants only. pipeyard's own pipeline builds and tests every variant in parallel jobs.
+VARIANT_TESTS := tests/images tests/b2i/test_variants.py providers/maven/tests/test_maven_variants.py \
+                 providers/npm/tests/test_npm_variants.py
+
+test-variants: setup
+	$(VENV)/bin/pipeyard base bootstrap --release trixie
+	$(VENV)/bin/pipeyard build maven npm --all-variants
+	PIPEYARD_TEST_VARIANTS=all $(VENV)/bin/pytest $(VARIANT_TESTS)
 
 # Every example's pipelines (push, merge request, tag, schedule) in gitlab-ci-local inside the
 # provider images; `make test` runs java-app's push pipeline only.

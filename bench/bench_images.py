@@ -110,34 +110,34 @@ def layer_sizes(image) -> list[tuple[int, int]]:
     return [sizes.get(layer, (0, 0)) for layer in manifest[0]["Layers"]]
 
 
-def stage_layer_counts(eng, provider) -> dict[str, int]:
-    """How many layers the runtime and tool stages have: where the image's parts begin."""
-    from pipeyard.images.build import run_build
-    from pipeyard.images.progress import BuildBoard
+def stage_layer_counts(provider) -> dict[str, int]:
+    """How many layers the runtime and tool stages end with: where the image's parts begin. Counted
+    from the generated Dockerfile (every RUN, COPY and ADD makes a layer, the Debian base is one)."""
+    import re
 
-    counts = {}
-    with tempfile.TemporaryDirectory() as ctx, BuildBoard(CONSOLE) as board:
-        (Path(ctx) / "Dockerfile").write_text((provider.path / "Dockerfile").read_text())
-        for stage in ("runtime", "tool"):
-            stage_ref = f"localhost/pipeyard-bench/{provider.name}-{stage}:latest"
-            state = run_build(eng, Path(ctx), stage_ref, {}, board.image(stage), target=stage)
-            if state.error:
-                raise SystemExit(f"building the {stage} stage of {provider.name} failed: {state.error}")
-            counts[stage] = len(eng.client.images.get(stage_ref).attrs["RootFS"]["Layers"])
-            eng.client.images.remove(stage_ref, noprune=True)
+    text = re.sub(r"\\\n", " ", (provider.path / provider.default_variant.dockerfile).read_text())
+    counts, layers, stage = {}, 0, None
+    for line in (ln.strip() for ln in text.splitlines()):
+        if line.startswith("FROM "):
+            stage = line.split()[-1] if " AS " in line else "final"
+            layers = 1 if stage == "runtime" else (counts["runtime"] if stage == "tool" else layers)
+        elif stage in ("runtime", "tool") and line.split(" ", 1)[0] in ("RUN", "COPY", "ADD"):
+            layers += 1
+        if stage in ("runtime", "tool"):
+            counts[stage] = layers
     return counts
 
 
 def stage_sizes(eng, provider, ref: str) -> dict[str, tuple[float, float]]:
     """(uncompressed MB, compressed MB) of each part of the image."""
-    counts = stage_layer_counts(eng, provider)
+    counts = stage_layer_counts(provider)
     layers = layer_sizes(eng.client.images.get(ref))
     n_runtime, n_tool = counts["runtime"], counts["tool"]
 
     def part(lo: int, hi: int) -> tuple[float, float]:
         return sum(r for r, _ in layers[lo:hi]) / MB, sum(p for _, p in layers[lo:hi]) / MB
 
-    # The final stage starts FROM tool with COPY --from=extras, then site, wheel and rootfs.
+    # The final stage starts FROM tool with COPY --from=pipeyard (the extras), then site, code and rootfs.
     return {
         "total": part(0, len(layers)),
         "base": part(0, 1),

@@ -8,12 +8,76 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+# `make test` builds and tests each provider's default variant; `make test-variants` sets this to `all`.
+VARIANTS_ENV = "PIPEYARD_TEST_VARIANTS"
+
+
+def all_variants() -> bool:
+    return os.environ.get(VARIANTS_ENV) == "all"
+
+
+def variants_under_test(provider: str) -> list[str]:
+    """The variant names a test runs for: the default one, or every one with PIPEYARD_TEST_VARIANTS=all
+    ([""] for a provider without variants)."""
+    from pipeyard.model.provider import load_provider
+
+    p = load_provider(ROOT, provider)
+    return [v.name for v in p.variants] if all_variants() else [p.default_variant.name]
+
+
+@pytest.fixture(scope="session")
+def eng() -> Iterator:
+    """The container engine (Docker, or a podman service started for the session)."""
+    from pipeyard.images.containers import engine
+    from pipeyard_kit.errors import RemoteError
+
+    try:
+        with engine() as e:
+            yield e
+    except RemoteError as exc:
+        if "no container engine API" in str(exc):
+            pytest.skip(f"no container runtime can be started here: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def console():
+    from rich.console import Console
+
+    return Console(stderr=True, force_terminal=False, soft_wrap=True)
+
+
+@pytest.fixture(scope="session")
+def provider_image(eng, console) -> Callable[[str, str], str]:
+    """provider_image("maven", "jdk8") -> the ref of that image, built once per session as `pipeyard build
+    maven --variant jdk8` builds it (the checkout's site file; cached layers shared with `make test`)."""
+    from pipeyard.images.base import bootstrap
+    from pipeyard.images.build import BuildRequest, build_images
+    from pipeyard.model.provider import load_provider, load_providers
+    from pipeyard.model.site import find_site, load_site
+
+    built: dict[tuple[str, str], str] = {}
+
+    def get(name: str, variant: str = "") -> str:
+        if (name, variant) not in built:
+            provider = load_provider(ROOT, name)
+            chosen = provider.variant(variant)
+            bootstrap(eng, provider.base.split(":", 1)[1], console=console)
+            site = load_site(find_site(ROOT), load_providers(ROOT))
+            request = BuildRequest(root=ROOT, providers=[provider], site=site,
+                                   variants=(chosen.name,) if chosen.name else ())
+            [result] = build_images(eng, request, console=console)
+            built[(name, variant)] = result.ref
+        return built[(name, variant)]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -26,9 +26,11 @@ def private_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PIPEYARD_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def test_b2i_yaml_pins_both_variants_and_every_agent() -> None:
+def test_b2i_yaml_pins_every_variant_and_every_agent() -> None:
     s = spec.load(ROOT / "b2i" / "b2i.yaml")
-    assert {(v.release, v.jdk) for v in s.variants.values()} == {("bookworm", "17"), ("trixie", "21")}
+    # The maven provider's JDKs: 8, 11 and 25 as its variants install them (tests/b2i/test_variants.py).
+    assert {(v.release, v.jdk) for v in s.variants.values()} == {
+        ("trixie", "8"), ("trixie", "11"), ("bookworm", "17"), ("trixie", "21"), ("trixie", "25")}
     assert s.variants["17-bookworm"].packages == ("openjdk-17-jdk-headless",)
     assert s.variant(None).name == "21-trixie"
     assert sorted(s.agents) == ["arthas", "jmx_exporter", "skywalking"]

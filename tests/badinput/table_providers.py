@@ -278,6 +278,46 @@ NPM_CASES = [
          env={"NPM_TOKEN": None, "NPM_REGISTRY_URL": "https://npm.example.com/"}),
 ]
 
+# -- package-manager ---------------------------------------------------------------------------------
+# Every case fails before the tool is exec'd (which would replace this process): a real process each.
+
+PACKAGE = {"package.json": '{"name": "@corp/app", "version": "1.0.0", "scripts": {"build": "node build.js"}}'}
+TWO_LOCKS = {**PACKAGE, "pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package-lock.json": "{}"}
+
+
+def _pm(step: tuple[str, ...]) -> list[Case]:
+    """The bad project folders and settings every step refuses before it runs anything."""
+    argv = ("package-manager", *step)
+    return [
+        Case("no package.json", argv, 1, ("package.json", "project's folder"), inprocess=False),
+        Case("a package.json that is not JSON", argv, 1, ("package.json", "fix"),
+             files={"package.json": '{"name": "@corp/app",'}, inprocess=False),
+        Case("two lockfiles and NPM_PACKAGE_MANAGER=auto", argv, 1, ("NPM_PACKAGE_MANAGER", "pnpm-lock.yaml"),
+             files=TWO_LOCKS, inprocess=False),
+        Case("NPM_PACKAGE_MANAGER naming another tool", argv, 1, ("NPM_PACKAGE_MANAGER", "auto, npm, yarn, pnpm"),
+             env={"NPM_PACKAGE_MANAGER": "bower"}, files=PACKAGE, inprocess=False),
+    ]
+
+
+PACKAGE_MANAGER_CASES = [
+    *_pm(("install",)),
+    Case("NPM_PACKAGE_MANAGER=yarn without yarn.lock", ("package-manager", "install"), 1,
+         ("NPM_PACKAGE_MANAGER", "yarn.lock"), env={"NPM_PACKAGE_MANAGER": "yarn"}, files=PACKAGE, inprocess=False),
+    *_pm(("run", "build")),
+    Case("a script package.json does not have", ("package-manager", "run", "lint"), 1, ("lint", "--if-present"),
+         files=PACKAGE, inprocess=False),
+    Case("no script name", ("package-manager", "run"), 2, ("NAME",), files=PACKAGE, inprocess=False),
+    *_pm(("test",)),
+    Case("NPM_PACKAGE_MANAGER in capitals", ("package-manager", "test"), 1, ("NPM_PACKAGE_MANAGER", "pnpm"),
+         env={"NPM_PACKAGE_MANAGER": "PNPM"}, files=PACKAGE, inprocess=False),
+    *_pm(("publish",)),
+    Case("the project folder is a package.json folder", ("package-manager", "publish"), 1, ("package.json",),
+         files={"package.json/readme.txt": "a folder, not the file"}, inprocess=False),
+    *_pm(("which",)),
+    Case("a typo of --help", ("package-manager", "which", "--hlep"), 2, ("--hlep", "--help"), files=PACKAGE,
+         inprocess=False),
+]
+
 # -- screenshot --------------------------------------------------------------------------------------
 
 SHOT = ("screenshot", "https://example.com", "-o", "page.png")
@@ -396,4 +436,5 @@ GITOPS_CASES = [
 # The planted MAVEN_REPO_PASSWORD and NPM_TOKEN come with the user and registry they belong to.
 MAVEN_CASES = [replace(c, env={**MAVEN, **c.env}) for c in MAVEN_CASES]
 NPM_CASES = [replace(c, env={**NPM, **c.env}) for c in NPM_CASES]
-CASES: list[Case] = [*SONAR_CASES, *SENDMAIL_CASES, *MAVEN_CASES, *NPM_CASES, *SCREENSHOT_CASES, *GITOPS_CASES]
+CASES: list[Case] = [*SONAR_CASES, *SENDMAIL_CASES, *MAVEN_CASES, *NPM_CASES, *PACKAGE_MANAGER_CASES,
+                     *SCREENSHOT_CASES, *GITOPS_CASES]

@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipeyard.model.provider import load_providers
 from pipeyard.model.site import load_site
-from pipeyard_kit.errors import RemoteError
+from tests.fixtures import all_variants, variants_under_test
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "localhost/pipeyard-test"
@@ -77,29 +76,18 @@ def site_file(tmp_path_factory, planted: dict[str, str], site_ca: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def eng() -> Iterator:
-    from pipeyard.images.containers import engine
-
-    try:
-        with engine() as e:
-            yield e
-    except RemoteError as exc:
-        if "no container engine API" in str(exc):
-            pytest.skip(f"no container runtime can be started here: {exc}")
-        raise
+def image_key(provider: str, variant: str) -> str:
+    """How the image tests name an image: the provider, or provider:variant with PIPEYARD_TEST_VARIANTS=all."""
+    return f"{provider}:{variant}" if variant and all_variants() else provider
 
 
-@pytest.fixture(scope="session")
-def console():
-    from rich.console import Console
-
-    return Console(stderr=True, force_terminal=False, soft_wrap=True)
+# Every image under test: each provider's default variant, or every variant of every provider.
+IMAGES = [image_key(p.name, v) for p in load_providers(ROOT) for v in variants_under_test(p.name)]
 
 
 @pytest.fixture(scope="session")
 def built(eng, site_file: Path, planted: dict[str, str], console) -> dict[str, object]:
-    """Every provider image, built from a checkout with fake tokens in the build's environment."""
+    """Every image under test, built from a checkout with fake tokens in the build's environment."""
     from pipeyard.images.base import bootstrap
     from pipeyard.images.build import BuildRequest, build_images
 
@@ -110,9 +98,9 @@ def built(eng, site_file: Path, planted: dict[str, str], console) -> dict[str, o
     saved = dict(os.environ)
     os.environ.update(planted)
     try:
-        results = build_images(eng, BuildRequest(root=ROOT, providers=providers, site=site, prefix=PREFIX),
-                               console=console)
+        results = build_images(eng, BuildRequest(root=ROOT, providers=providers, site=site, prefix=PREFIX,
+                                                 all_variants=all_variants()), console=console)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return {r.provider: r for r in results}
+    return {image_key(r.provider, r.variant): r for r in results}

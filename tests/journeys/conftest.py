@@ -33,20 +33,6 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def eng() -> Iterator:
-    from pipeyard.images.containers import engine
-    from pipeyard_kit.errors import RemoteError
-
-    try:
-        with engine() as e:
-            yield e
-    except RemoteError as exc:
-        if "no container engine API" in str(exc):
-            pytest.skip(f"no container runtime can be started here: {exc}")
-        raise
-
-
-@pytest.fixture(scope="session")
 def journey_images(eng) -> dict[str, str]:
     """The provider images of the journeys, built as `pipeyard build` builds them (cached)."""
     from rich.console import Console

@@ -57,14 +57,20 @@ def published_images(eng, built: dict[str, str], root: Path) -> Iterator[Journey
     """The built images ({provider: local ref}) published by pipeyard's publish code to a real registry
     (Debian's docker-registry) on a free port; Podman pulls them from there, as a runner from Harbor."""
     from pipeyard.images.containers.registry_server import LocalRegistry
-    from pipeyard.publish.images import LocalImage, publish_images
+    from pipeyard.publish.images import LocalImage, publish_images, variant_tags
     from pipeyard_kit.registry import RegistryClient, Target
 
     registry = LocalRegistry(root / "registry", port=free_port()).start()
     try:
         site = load_site(find_site(ROOT), load_providers(ROOT))
-        names = {p.name: site.image_of(p) for p in load_providers(ROOT, list(built))}
-        images = [LocalImage(names[provider], ref) for provider, ref in built.items()]
+        providers = {p.name: p for p in load_providers(ROOT, list(built))}
+        # Each built image is its provider's default variant: tagged as publish tags it, so the templates'
+        # <version>-jdk<jdk> and the plain tags both name it.
+        images = []
+        for provider, ref in built.items():
+            variant = site.default_variant(providers[provider]).name
+            images.append(LocalImage(site.image_of(providers[provider]), ref, variant,
+                                     tuple(variant_tags(list(PUBLISHED_TAGS), variant, plain=True))))
         target = Target.parse(f"{registry.address}/pipeyard")
         publish_images(eng.client, images, target, RegistryClient(registry.address, scheme="http"),
                        list(PUBLISHED_TAGS), echo=lambda _line: None)

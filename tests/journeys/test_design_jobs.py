@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from pipeyard.demo.maven_repo import DEBIAN_REPO, MavenRepoServer
-from tests.fixtures import run_cli
+from pipeyard.model.provider import load_provider
+from tests.fixtures import ROOT, run_cli
 from tests.journeys.journey_support import (
     RECORD_DIR,
     SCANNER,
@@ -61,7 +62,10 @@ sendmail:
   rules:
     - if: $CI_PIPELINE_SOURCE == "schedule"
 """
-DESIGN_SITE = 'registry: {registry}/devops\nimage_name: "{{provider}}-provider"\nimage_names: {{sendmail: sendmail}}\n'
+# The journeys build each provider's default variant only, so the design's site offers maven's alone
+# (mirror --providers copies every variant the site offers).
+DESIGN_SITE = ('registry: {registry}/devops\nimage_name: "{{provider}}-provider"\nimage_names: {{sendmail: sendmail}}\n'
+               'variants: {{maven: {{only: ["{jdk}"]}}}}\n')
 BUILDS = "/builds/acme/java-app"
 PROJECT_KEY = "acme_java-app"
 MAVEN_USER, MAVEN_PASSWORD = "ci-deployer", "Design-" + secrets.token_hex(6)
@@ -78,7 +82,8 @@ pytestmark = [pytest.mark.images, pytest.mark.pipelines, pytest.mark.journey_mat
 def devops(journey_registry, tmp_path_factory) -> str:
     """pipeyard's images mirrored into the devops project under the design's names; returns the host."""
     site = tmp_path_factory.mktemp("design") / "design.site.yaml"
-    site.write_text(DESIGN_SITE.format(registry=journey_registry.address))
+    jdk = load_provider(ROOT, "maven").default_variant.value
+    site.write_text(DESIGN_SITE.format(registry=journey_registry.address, jdk=jdk))
     done = run_cli("pipeyard", "mirror", "--providers", "maven,sonar,sendmail", "--from", journey_registry.prefix,
                    "--to", f"{journey_registry.address}/devops", "--site", str(site), "--tag", "latest")
     assert done.returncode == 0, done.stderr

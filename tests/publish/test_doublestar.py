@@ -29,6 +29,9 @@ def test_both_matchers_follow_doublestar(pattern: str, name: str, expected: bool
 @pytest.mark.parametrize("tag, release", [
     ("latest", True), ("stable", True), ("v1.4.2", True), ("1.4.2", True), ("1.4", True), ("1", True), ("12", True),
     ("2.0.0-rc.1", True), ("a91957a8", False), ("12345678", False), ("0a1b2c3d", False), ("ci-41", False),
+    # a variant's tags: the release ones with its suffix, never a sha with it
+    ("latest-jdk17", True), ("1-jdk17", True), ("12-node22", True), ("1.4.2-jdk17", True), ("v1.4.2-node24", True),
+    ("a91957a8-jdk17", False), ("12345678-node22", False), ("1a2b3c4d-jdk8", False),
 ])
 def test_release_tags_are_versions_and_never_commit_shas(tag: str, release: bool) -> None:
     assert client.match(RELEASE_TAGS, tag) is release
@@ -36,6 +39,7 @@ def test_release_tags_are_versions_and_never_commit_shas(tag: str, release: bool
 
 
 @pytest.mark.parametrize("tag, immutable", [("1.4.2", True), ("v1.4.2", True), ("1.4", False), ("1", False),
-                                            ("latest", False), ("a91957a8", False)])
+                                            ("latest", False), ("a91957a8", False), ("1.4.2-jdk17", True),
+                                            ("1-jdk17", False), ("1.4-node22", False), ("a91957a8-jdk8", False)])
 def test_only_full_versions_are_immutable(tag: str, immutable: bool) -> None:
     assert client.match(IMMUTABLE_TAGS, tag) is immutable

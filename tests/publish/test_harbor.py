@@ -50,7 +50,8 @@ def test_first_run_sets_up_everything(fake: FakeHarbor, tmp_path: Path) -> None:
     assert policy["trigger"]["settings"]["cron"] == "0 0 0 * * *"
     rules = {r["template"]: r for r in policy["rules"]}
     assert rules["latestPushedK"]["params"] == {"latestPushedK": 10}
-    assert rules["always"]["tag_selectors"][0]["pattern"] == "{latest,stable,v[0-9]*,[0-9],[0-9][0-9],[0-9]*.[0-9]*}"
+    assert rules["always"]["tag_selectors"][0]["pattern"] == ("{latest,latest-*,stable,stable-*,v[0-9]*,[0-9],"
+                                                              "[0-9][0-9],[0-9]-*,[0-9][0-9]-*,[0-9]*.[0-9]*}")
     assert rules["nDaysSinceLastPull"]["params"] == {"nDaysSinceLastPull": 30}
     assert all(json.loads(r["tag_selectors"][0]["extras"]) == {"untagged": False} for r in policy["rules"])
 

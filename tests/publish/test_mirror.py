@@ -165,7 +165,8 @@ def test_cli_mirror_renames_pipeyards_images_as_the_site_names_them(registry: Lo
     released = {}
     for name in ("maven", "sonar", "sendmail"):
         released[name] = oci_image(FakeImage([{name: noise(name, 20_000)}], name), cache)
-        push_image(client, f"pipeyard/{name}", released[name], ["1.0.0"])
+        variants = [f"1.0.0-jdk{jdk}" for jdk in (8, 11, 17, 21, 25)] if name == "maven" else []
+        push_image(client, f"pipeyard/{name}", released[name], ["1.0.0", *variants])
     site = tmp_path / "design.site.yaml"
     site.write_text(f'registry: {second_registry.address}/devops\nimage_name: "{{provider}}-provider"\n'
                     "image_names: {sendmail: sendmail}\n")
@@ -177,6 +178,25 @@ def test_cli_mirror_renames_pipeyards_images_as_the_site_names_them(registry: Lo
     assert digest_at(second_registry, "devops/sendmail", "1.0.0") == released["sendmail"].digest
     assert digest_at(second_registry, "devops/maven", "1.0.0") is None
     assert f"-> {second_registry.address}/devops/maven-provider:1.0.0" in r.stdout
+
+
+def test_cli_mirror_copies_the_variants_the_site_offers(registry: LocalRegistry, second_registry: LocalRegistry,
+                                                        cache: LayerCache, tmp_path: Path) -> None:
+    """The templates name <version>-jdk<jdk>: each variant the site keeps comes along, the others stay."""
+    client = RegistryClient(registry.address, scheme="http")
+    released = {}
+    for tag in ("1.0.0", "1.0.0-jdk8", "1.0.0-jdk11", "1.0.0-jdk17", "1.0.0-jdk21", "1.0.0-jdk25"):
+        released[tag] = oci_image(FakeImage([{tag: noise(tag, 20_000)}], tag), cache)
+        push_image(client, "pipeyard/maven", released[tag], [tag])
+    site = tmp_path / "site.yaml"
+    site.write_text(f"registry: {second_registry.address}/devops\n"
+                    "variants: {maven: {default: '17', only: ['8', '17']}}\n")
+    r = run_cli("pipeyard", "mirror", "--providers", "maven", "--from", f"{registry.address}/pipeyard",
+                "--to", f"{second_registry.address}/devops", "--site", str(site), "--tag", "1.0.0")
+    assert r.returncode == 0, r.stderr
+    for tag in ("1.0.0", "1.0.0-jdk8", "1.0.0-jdk17"):
+        assert digest_at(second_registry, "devops/maven", tag) == released[tag].digest
+    assert digest_at(second_registry, "devops/maven", "1.0.0-jdk11") is None
 
 
 @pytest.mark.parametrize("args, says", [

@@ -12,12 +12,13 @@ import requests
 
 from pipeyard.cli import publish as publish_cmd
 from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.model.provider import load_provider, provider_names
 from pipeyard.publish import images as pub
 from pipeyard.publish.archive import LayerCache
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError
 from pipeyard_kit.registry import RegistryClient, Target
-from tests.fixtures import free_port, run_cli
+from tests.fixtures import ROOT, free_port, run_cli
 
 from .conftest import PASSWORD, USER, invoke
 from .fake_harbor import FakeHarbor
@@ -25,10 +26,18 @@ from .imagefactory import FakeDockerClient, noise
 from .registry_proxy import RegistryProxy
 
 
-def add_provider_image(store: FakeDockerClient, name: str, app: bytes = b"#!/bin/sh\necho v1\n"):
+def add_provider_image(store: FakeDockerClient, name: str, app: bytes = b"#!/bin/sh\necho v1\n",
+                       variant: str | None = None):
+    """The image `pipeyard build NAME` leaves: the provider's default variant unless `variant` names another
+    ("" for none: the library tests publish plain local refs)."""
     base = {"usr/lib/os.bin": noise("os", 120_000)}
-    return store.add(pub.local_ref(name), [base, {f"usr/lib/{name}.bin": noise(name, 40_000)},
-                                           {f"usr/local/bin/{name}-entry": app}])
+    chosen = load_provider(ROOT, name).variant(variant).name if name in PROVIDERS and variant != "" else ""
+    return store.add(pub.local_ref(name, __version__, chosen),
+                     [base, {f"usr/lib/{name}{chosen}.bin": noise(name + chosen, 40_000)},
+                      {f"usr/local/bin/{name}-entry": app}])
+
+
+PROVIDERS = provider_names(ROOT)
 
 
 def tags_of(reg_url: str, repo: str) -> list[str]:
@@ -76,7 +85,7 @@ def test_sha_from_git_outside_ci(repo_root: Path) -> None:
 def test_publish_then_republish_uploads_nothing_and_says_so(registry: LocalRegistry, store: FakeDockerClient,
                                                             cache: LayerCache) -> None:
     for name in ("maven", "npm"):
-        add_provider_image(store, name)
+        add_provider_image(store, name, variant="")
     images = [pub.LocalImage(n, pub.local_ref(n)) for n in ("maven", "npm")]
     target = Target.parse(f"{registry.address}/pipeyard")
     tags = pub.plan_tags("1.0.0", sha="abcdef12", latest=True)
@@ -102,7 +111,7 @@ def test_publish_then_republish_uploads_nothing_and_says_so(registry: LocalRegis
 
 def test_missing_local_images_are_named_with_the_build_command(registry: LocalRegistry,
                                                                store: FakeDockerClient, cache: LayerCache) -> None:
-    add_provider_image(store, "maven")
+    add_provider_image(store, "maven", variant="")
     images = [pub.LocalImage(n, pub.local_ref(n)) for n in ("maven", "npm", "sonar")]
     with pytest.raises(BuildError) as e:
         pub.publish_images(store, images, Target.parse(f"{registry.address}/p"),
@@ -135,7 +144,9 @@ def test_cli_publishes_and_a_second_run_says_nothing_changed(registry: LocalRegi
     args = ("publish", "maven", "--registry", f"{registry.address}/pipeyard", "--no-latest")
     code, out, err = invoke(capsys, *args)
     assert code == 0, err
-    assert tags_of(registry.url, "pipeyard/maven") == ["1", __version__, "c0ffee00"]
+    # The default variant (jdk21) gets every tag plain and with its suffix.
+    assert tags_of(registry.url, "pipeyard/maven") == sorted(["1", __version__, "c0ffee00", "1-jdk21",
+                                                              f"{__version__}-jdk21", "c0ffee00-jdk21"])
     assert f"{registry.address}/pipeyard/maven@sha256:" in out
 
     code, out, err = invoke(capsys, *args)
@@ -183,9 +194,30 @@ def test_cli_publishes_to_harbor_through_its_token_auth(harbor: FakeHarbor, regi
     assert code == 0, err
     assert f"Harbor {harbor.url}, project pipeyard:" in out
     assert f"{harbor.address}/pipeyard/npm@sha256:" in out
-    assert "latest" in tags_of(registry.url, "pipeyard/npm") and "stable" in tags_of(registry.url, "pipeyard/npm")
+    assert {"latest", "stable", "latest-node24", "stable-node24"} <= set(tags_of(registry.url, "pipeyard/npm"))
     assert harbor.registry and harbor.registry.token_requests, "the push went through Harbor's token service"
     assert "Harbor12345" not in out + err
+
+
+def test_cli_publishes_the_variants_asked_for_with_their_suffix(registry: LocalRegistry, cli_store: FakeDockerClient,
+                                                                 capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI_COMMIT_SHORT_SHA", "c0ffee00")
+    for variant in ("jdk8", "jdk17"):
+        add_provider_image(cli_store, "maven", variant=variant)
+    args = ("publish", "maven", "--registry", f"{registry.address}/pipeyard", "--no-latest")
+    code, out, err = invoke(capsys, *args, "--variant", "jdk8", "--variant", "17")
+    assert code == 0, err
+    # Not the default variant: no plain tag moves.
+    assert tags_of(registry.url, "pipeyard/maven") == sorted([f"{v}-{s}" for v in ("1", __version__, "c0ffee00")
+                                                              for s in ("jdk8", "jdk17")])
+    # Every variant the site builds: the ones not built yet are named, with the command that builds them.
+    code, out, err = invoke(capsys, *args, "--all-variants")
+    assert code == 1
+    assert f"localhost/pipeyard/maven:{__version__}-jdk11" in err
+    assert "pipeyard build maven --variant jdk11 --variant jdk21 --variant jdk25" in err
+    code, out, err = invoke(capsys, *args, "--variant", "node22")
+    assert code == 2 and "--variant node22: no variant of the providers built here is called so" in err
 
 
 def test_cli_unreachable_registry(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pipeyard.check.schema import schema_problems
+from pipeyard.model.provider import load_providers
 from pipeyard.release import pipeline as selfci
 from pipeyard.release.pipeline import (
     CI_TAG,
@@ -20,15 +21,19 @@ from pipeyard.release.pipeline import (
     pipeline_document,
     render_self_pipeline,
 )
-from tests.fixtures import VENV_BIN
+from tests.fixtures import ROOT, VENV_BIN
 
 from .conftest import git, touch
 
 ALL = ["b2i", "chrome-headless", "gitops", "maven", "npm", "sendmail", "sonar"]
+# Every image: a provider's own, or one per variant (maven-jdk8 ... npm-node26), from provider.yaml.
+IMAGES = {p.name: [f"{p.name}{v.suffix}" for v in p.variants] for p in load_providers(ROOT)}
+CASES = [(name, image) for name in ALL for image in IMAGES[name]]
 
 
 def builds_and_tests(names: list[str]) -> list[str]:
-    return [f"build-{n}" for n in names] + [f"test-{n}" for n in names]
+    images = [i for n in names for i in IMAGES[n]]
+    return [f"build-{i}" for i in images] + [f"test-{i}" for i in images]
 
 
 def test_every_provider_is_covered(providers):
@@ -82,19 +87,27 @@ def test_builds_are_daemonless_and_unprivileged(pipeline_text):
         assert "docker build" not in str(body.get("script"))
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_each_provider_gets_a_build_and_a_test_job(pipeline_text, providers, name):
+@pytest.mark.parametrize("name, image", CASES)
+def test_each_image_gets_a_build_and_a_test_job(pipeline_text, providers, name, image):
+    """One pair per provider, or per variant: every variant builds and tests in parallel with the others."""
     doc = yaml.safe_load(pipeline_text)
     provider = next(p for p in providers if p.name == name)
-    build, test = doc[f"build-{name}"], doc[f"test-{name}"]
+    variant = image.removeprefix(name).lstrip("-")
+    only = f" --variant {variant}" if variant else ""
+    build, test = doc[f"build-{image}"], doc[f"test-{image}"]
     assert build["stage"] == "build" and test["stage"] == "test"
-    assert build["script"][0] == f"pipeyard build {name}"
+    assert build["needs"] == [{"job": "bases", "optional": True}]  # no variant waits for another
+    assert build["script"][0] == f"pipeyard build {name}{only}"
+    assert build["script"][1].startswith(f"pipeyard release push {name}{only} ")
     assert f'--tag "{CI_TAG}"' in build["script"][1]
-    assert build["artifacts"]["paths"] == [f".pipeyard-ci/{name}.json"]
+    assert build["artifacts"]["paths"] == [f".pipeyard-ci/{image}.json"]
     # The test job runs inside the image its build pushed, without the entrypoint (as Kubernetes does).
-    assert test["image"] == {"name": f"$PIPEYARD_REGISTRY/{provider.image_name}:ci-$CI_PIPELINE_ID",
+    suffix = f"-{variant}" if variant else ""
+    assert test["image"] == {"name": f"$PIPEYARD_REGISTRY/{provider.image_name}:ci-$CI_PIPELINE_ID{suffix}",
                              "entrypoint": [""]}
-    assert test["needs"] == [f"build-{name}"]
+    assert test["needs"] == [f"build-{image}"]
+    if variant:
+        assert f'test "$PIPEYARD_VARIANT" = {variant}' in " ".join(test["script"])
     assert test["rules"] == build["rules"]
     changes = build["rules"][-1]["changes"]
     assert changes["compare_to"] == "refs/heads/$CI_DEFAULT_BRANCH"
@@ -109,7 +122,7 @@ def test_each_provider_gets_a_build_and_a_test_job(pipeline_text, providers, nam
 def test_the_release_needs_every_build_and_test(pipeline_text):
     doc = yaml.safe_load(pipeline_text)
     needs = doc["release-images"]["needs"]
-    assert needs == ["check", *(f"build-{n}" for n in ALL), *(f"test-{n}" for n in ALL)]
+    assert needs == ["check", *builds_and_tests(ALL)]
     assert doc["release-catalog"]["needs"] == ["release-images"]
     assert "pipeyard release promote" in doc["release-images"]["script"][0]
     assert "pipeyard release catalog" in doc["release-catalog"]["script"][0]
@@ -122,6 +135,9 @@ def test_image_checks_are_derived_from_provider_yaml(providers):
     assert "npm-configure --version" in checks and "node --version" in checks
     assert checks[-1] == "test ! -f providers/npm/tests/smoke.sh || sh providers/npm/tests/smoke.sh"
     assert selfci.build_job_name(npm) == "build-npm" and selfci.test_job_name(npm) == "test-npm"
+    node20 = npm.variant("node20")
+    assert selfci.build_job_name(npm, node20) == "build-npm-node20"
+    assert 'test "$PIPEYARD_VARIANT" = node20' in " ".join(image_checks(npm, variant=node20))
 
 
 # -- which jobs run: gitlab-ci-local against staged repositories -------------------------------------------
@@ -140,8 +156,9 @@ def tag(name: str, **extra: str) -> dict[str, str]:
 def test_a_change_to_one_provider_builds_and_tests_only_it(staged):
     repo, project = staged()
     touch(repo, "providers/npm/Dockerfile", branch="feature/npm")
-    assert project.jobs() == ["build-npm", "check", "test-npm"]
-    assert project.jobs(MR) == ["build-npm", "check", "test-npm"]
+    # ... every variant of it: the provider's folder holds them all.
+    assert project.jobs() == sorted(["check", *builds_and_tests(["npm"])])
+    assert project.jobs(MR) == sorted(["check", *builds_and_tests(["npm"])])
 
 
 @pytest.mark.pipelines
@@ -185,7 +202,7 @@ def test_a_push_to_the_default_branch_builds_what_the_push_changed(staged):
     repo, project = staged()
     assert project.jobs() == ["check"]
     touch(repo, "providers/maven/provider.yaml", "providers/sonar/Dockerfile")
-    assert project.jobs() == ["build-maven", "build-sonar", "check", "test-maven", "test-sonar"]
+    assert project.jobs() == sorted(["check", *builds_and_tests(["maven", "sonar"])])
 
 
 def with_workflow_probe(repo: Path) -> None:
@@ -246,8 +263,8 @@ def test_gitlab_ci_local_sees_the_dag(staged):
     assert out.returncode == 0, out.stderr
     listing = {j["name"]: j for j in json.loads(out.stdout[out.stdout.index("["):])}
     needs = {name: [(n["job"], n.get("optional", False)) for n in job["needs"]] for name, job in listing.items()}
-    assert needs["test-npm"] == [("build-npm", False)]
-    assert needs["build-npm"] == [("bases", True)]  # optional: absent outside schedules
+    assert needs["test-npm-node20"] == [("build-npm-node20", False)]
+    assert needs["build-npm-node20"] == [("bases", True)]  # optional: absent outside schedules
     assert needs["check"] == []
 
 

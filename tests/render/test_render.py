@@ -67,7 +67,9 @@ def test_no_global_keywords_and_rules_only(outputs):
 def test_jobs_default_to_k8s_runner_and_pin_the_image(outputs):
     for name, job in _classic(outputs).items():
         assert job["tags"] == ["k8s-runner"], name
-        assert re.fullmatch(rf"\$PIPEYARD_REGISTRY/[a-z0-9-]+:{re.escape(__version__)}", job["image"]), name
+        # A provider with variants names the variant through its job's variable: maven:1.0.0-jdk$MAVEN_JDK.
+        assert re.fullmatch(rf"\$PIPEYARD_REGISTRY/[a-z0-9-]+:{re.escape(__version__)}(-[a-z]+\$[A-Z_]+)?",
+                            job["image"]), name
         assert job["variables"]["PIPEYARD_REGISTRY"] == "127.0.0.1:5000/pipeyard"
 
 
@@ -80,7 +82,7 @@ def test_components_take_stage_prefix_registry_and_tags_as_inputs(outputs):
     job = body["$[[ inputs.job-prefix ]]build"]
     assert job["stage"] == "$[[ inputs.build-stage ]]" and job["tags"] == "$[[ inputs.tags ]]"
     assert job["image"] == "$[[ inputs.provider-image ]]"
-    assert inputs["provider-image"]["default"] == f"$PIPEYARD_REGISTRY/maven:{__version__}"
+    assert inputs["provider-image"]["default"] == f"$PIPEYARD_REGISTRY/maven:{__version__}-jdk$MAVEN_JDK"
     assert job["variables"]["PIPEYARD_REGISTRY"] == "$[[ inputs.registry ]]"
     assert job["variables"]["MAVEN_CLI_OPTS"] == "$[[ inputs.cli-opts ]]"
 
@@ -130,7 +132,7 @@ def test_committed_output_matches_a_fresh_render():
 
 def test_check_reports_drift_and_render_fixes_it(scratch_repo):
     target = scratch_repo / "pipeline-templates" / "npm.gitlab-ci.yml"
-    target.write_text(target.read_text().replace("npm ci", "npm install"))
+    target.write_text(target.read_text().replace("package-manager install", "npm install"))
     (scratch_repo / "pipeline-templates" / "stale.yml").write_text("x: 1\n")
     out = run_cli("pipeyard", "check", cwd=scratch_repo)
     assert out.returncode == 1
@@ -197,6 +199,11 @@ def test_the_example_site_file_renders_with_its_defaults():
     assert inputs["smtp-host"]["default"] == "smtp.acme.example" and inputs["smtp-port"]["default"] == 587
     assert inputs["registry"]["default"] == "harbor.acme.example/pipeyard"
     assert "component: gitlab.acme.example/platform/pipeyard/sendmail@" in out.templates["templates/sendmail.yml"]
+    # ACME's JDKs: the three it builds, 17 by default.
+    maven, _ = yaml.safe_load_all(out.templates["templates/maven.yml"])
+    assert maven["spec"]["inputs"]["jdk"]["options"] == ["8", "17", "21"]
+    assert maven["spec"]["inputs"]["jdk"]["default"] == "17"
+    assert site.npm_registry == "https://nexus.acme.example/repository/npm-group/"
 
 
 # -- job controls, the same on every job -----------------------------------------------------------
@@ -261,7 +268,8 @@ def test_caches_are_keyed_on_the_lockfiles_in_the_inputs_paths(outputs):
                       "paths": ["$MAVEN_LOCAL_REPOSITORY/"]}]
     assert classic[".maven-build"]["variables"]["MAVEN_LOCAL_REPOSITORY"] == ".m2/repository"
     npm = classic[".npm-test"]["cache"][0]
-    assert npm["key"] == {"files": ["package-lock.json"], "prefix": "npm"} and npm["paths"] == ["$NPM_CONFIG_CACHE/"]
+    # package.json: every package manager's project has it, and GitLab keys on two files at most.
+    assert npm["key"] == {"files": ["package.json"], "prefix": "npm"} and npm["paths"] == ["$NPM_CONFIG_CACHE/"]
     # The release jobs refresh the plain key of the default branch the others fall back to.
     assert classic[".maven-deploy"]["cache"][1] == {"key": "maven-$CI_DEFAULT_BRANCH", "policy": "push",
                                                     "paths": ["$MAVEN_LOCAL_REPOSITORY/"]}
@@ -305,13 +313,13 @@ def test_the_site_renames_the_images_everywhere(tmp_path):
     site = load_site(site_file, providers)
     out = build_outputs(ROOT, providers, site)
     maven = yaml.safe_load(out.templates["maven.gitlab-ci.yml"])
-    assert maven[".maven-build"]["image"] == f"$PIPEYARD_REGISTRY/maven-provider:{__version__}"
+    assert maven[".maven-build"]["image"] == f"$PIPEYARD_REGISTRY/maven-provider:{__version__}-jdk$MAVEN_JDK"
     assert yaml.safe_load(out.templates["sendmail.gitlab-ci.yml"])[".sendmail-sonar"]["image"] == \
         f"$PIPEYARD_REGISTRY/sendmail:{__version__}"
     inputs, _ = _component(out, "sonar")
     assert inputs["provider-image"]["default"] == f"$PIPEYARD_REGISTRY/sonar-provider:{__version__}"
     assert "| `sonar-provider` |" in out.templates["README.md"]
-    assert "$PIPEYARD_REGISTRY/maven-provider:ci-$CI_PIPELINE_ID" in out.files[".gitlab-ci.yml"]
+    assert "$PIPEYARD_REGISTRY/maven-provider:ci-$CI_PIPELINE_ID-jdk17" in out.files[".gitlab-ci.yml"]
 
 
 @pytest.mark.parametrize("text, says", [

@@ -3,6 +3,8 @@
 Every package needs an authenticated user to read and to publish, like a company
 registry; public packages 404 because there is no uplink. Users come from
 `add_user()`, which returns the token npm puts in `//host/:_authToken=`.
+The benchmarks start it with `uplink=` (the npm registry), as a company's proxy group
+is set up, to install real dependency trees through it.
 Run it by hand with `python -m tests.servers.verdaccio --help`.
 """
 
@@ -28,16 +30,16 @@ auth:
   htpasswd:
     file: {htpasswd}
     max_users: 1000
-uplinks: {{}}
+uplinks: {uplinks}
 packages:
   '@*/*':
     access: $authenticated
     publish: $authenticated
-    unpublish: $authenticated
+    unpublish: $authenticated{proxy}
   '**':
     access: $authenticated
     publish: $authenticated
-    unpublish: $authenticated
+    unpublish: $authenticated{proxy}
 web:
   enable: false
 server:
@@ -53,9 +55,10 @@ class VerdaccioError(RuntimeError):
 class Verdaccio:
     """Start with `with Verdaccio(workdir, port) as registry:`; `registry.url` ends without a slash."""
 
-    def __init__(self, workdir: Path, port: int):
+    def __init__(self, workdir: Path, port: int, *, uplink: str | None = None):
         self.workdir = Path(workdir)
         self.port = port
+        self.uplink = uplink
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = self.workdir / "verdaccio.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -65,7 +68,10 @@ class Verdaccio:
             raise VerdaccioError(f"{VERDACCIO} is missing: run `make setup` (npm install in tools/)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "config.yaml"
-        config.write_text(CONFIG.format(storage=self.workdir / "storage", htpasswd=self.workdir / "htpasswd"))
+        uplinks = f"{{upstream: {{url: '{self.uplink}', timeout: 60s}}}}" if self.uplink else "{}"
+        proxy = "\n    proxy: upstream" if self.uplink else ""
+        config.write_text(CONFIG.format(storage=self.workdir / "storage", htpasswd=self.workdir / "htpasswd",
+                                        uplinks=uplinks, proxy=proxy))
         log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
             ["node", str(VERDACCIO), "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],

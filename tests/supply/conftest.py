@@ -102,9 +102,14 @@ def provider_layers(name: str) -> list[dict[str, bytes]]:
 
 @pytest.fixture
 def store() -> FakeDockerClient:
+    """maven and npm as `pipeyard build` leaves them: the default variant, under its own name and the plain one."""
+    from pipeyard.model.provider import load_provider
+    from tests.fixtures import ROOT
+
     s = FakeDockerClient()
     for name in ("maven", "npm"):
-        s.add(f"localhost/pipeyard/{name}:1.0.0", provider_layers(name))
+        image = s.add(f"localhost/pipeyard/{name}:1.0.0", provider_layers(name))
+        s.images.by_ref[f"localhost/pipeyard/{name}:1.0.0-{load_provider(ROOT, name).default_variant.name}"] = image
     return s
 
 

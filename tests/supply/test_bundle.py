@@ -96,7 +96,7 @@ def test_load_into_an_empty_registry_then_a_second_load_uploads_nothing(
         assert values and set(values) == {str(target)}, f
         assert "127.0.0.1:5000" not in f.read_text()
     maven = list(yaml.safe_load_all((written / "maven.gitlab-ci.yml").read_text()))[0]
-    assert maven[".maven-build"]["image"] == "$PIPEYARD_REGISTRY/maven:1.0.0"
+    assert maven[".maven-build"]["image"] == "$PIPEYARD_REGISTRY/maven:1.0.0-jdk$MAVEN_JDK"
     lines = needs(b, target, loaded)
     assert f"PIPEYARD_REGISTRY={target}" in "\n".join(lines)
 

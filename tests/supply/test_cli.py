@@ -116,6 +116,10 @@ def test_bundle_create_verify_and_load_twice(cli_store: FakeDockerClient, capsys
     assert code == 0, err
     assert "loaded 2 images" in out and f"PIPEYARD_REGISTRY={site_registry.address}/platform" in out
     assert "The component project (gitlab.example.com/platform/pipeyard) needs:" in out
+    # The templates name <version>-<variant>: the default variant's tag came along with the plain one.
+    client = RegistryClient(site_registry.address, scheme="http")
+    assert client.manifest_digest("platform/maven", "1.0.0-jdk21") == client.manifest_digest("platform/maven", "1.0.0")
+    assert client.manifest_digest("platform/npm", "1-node24") == client.manifest_digest("platform/npm", "1")
     code, out, err = invoke(capsys, *args)
     assert code == 0, err
     assert "nothing uploaded" in out

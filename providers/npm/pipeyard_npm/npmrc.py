@@ -1,8 +1,8 @@
-"""The generated .npmrc: registries, the token reference, CI-friendly defaults.
+"""The generated .npmrc of npm, pnpm and yarn 1: registries, the token reference, CI-friendly defaults.
 
-The token is written as `${NPM_TOKEN}`, which npm replaces from the environment
-when it reads the file, so the secret is never on disk. npm finds a registry's
-token by the URL without its scheme (the "nerf dart"), path included.
+The token is written as `${NPM_TOKEN}`, which npm, pnpm and yarn 1 replace from the
+environment when they read the file, so the secret is never on disk. They find a
+registry's token by the URL without its scheme (the "nerf dart"), path included.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def nerf_dart(url: str) -> str:
     return f"//{parts.netloc}{path}"
 
 
-def render(registry: str | None, scopes: Mapping[str, str], *, token: bool) -> str:
+def render(registry: str | None, scopes: Mapping[str, str], *, token: bool,
+           extra: Mapping[str, str] | None = None) -> str:
+    """The file; `extra` holds a tool's own keys (pnpm's store-dir), which npm would warn about."""
     lines = [HEADER.rstrip("\n")]
     if registry:
         lines.append(f"registry={registry}")
@@ -34,4 +36,5 @@ def render(registry: str | None, scopes: Mapping[str, str], *, token: bool) -> s
         for url in dict.fromkeys([*([registry] if registry else []), *sorted(scopes.values())]):
             lines.append(f"{nerf_dart(url)}:_authToken=${{NPM_TOKEN}}")
     lines.extend(DEFAULTS)
+    lines.extend(f"{key}={value}" for key, value in (extra or {}).items())
     return "\n".join(lines) + "\n"

@@ -17,6 +17,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The tarball is committed, so its integrity matches the example's package-lock.json
 # whichever npm version publishes it.
 GREETING_TGZ = FIXTURES / "corp-greeting-1.0.0.tgz"
+# Unscoped, so it comes from the main registry (NPM_REGISTRY_URL) with the token; committed for the same reason.
+BANNER_TGZ = FIXTURES / "corp-banner-1.0.0.tgz"
 
 
 def pytest_collection_modifyitems(items):

@@ -25,7 +25,7 @@ from pathlib import Path
 from pipeyard_kit import trust
 from pipeyard_kit.errors import ConfigError, PipeyardError
 from pipeyard_kit.settings import Settings
-from pipeyard_sonar import arguments, maven, scanner_cli, scanners
+from pipeyard_sonar import arguments, java_level, maven, scanner_cli, scanners
 
 log = logging.getLogger("pipeyard.sonar")
 
@@ -220,6 +220,8 @@ def plan_scan(settings: Settings, env: Mapping[str, str], cwd: Path, extra_args:
     # Binaries named by the user win, so missing target/classes is then not our problem.
     named = "sonar.java.binaries" in opts or "sonar.java.binaries" in in_file
     defaults.update(maven_properties(cwd, require_classes=not named))
+    # The scanner's JVM is not the build's JDK: the bytecode tells the analyzer the project's Java level.
+    defaults.update(java_level.properties(cwd, defaults.get("sonar.java.binaries")))
     if (cwd / "package.json").is_file() and (cwd / "coverage/lcov.info").is_file():
         defaults["sonar.javascript.lcov.reportPaths"] = "coverage/lcov.info"
 

@@ -51,7 +51,8 @@ def verify(path: Path, sha256: str | Iterable[str], *, name: str | None = None) 
     return actual
 
 
-def _stream(url: str, out, timeout: float, tls: bool | str = True, deadline: float = DEADLINE) -> None:
+def _stream(url: str, out, timeout: float, tls: bool | str = True, deadline: float = DEADLINE,
+            headers: dict[str, str] | None = None) -> None:
     parts = urlsplit(url)
     if parts.scheme == "file":
         with open(unquote(parts.path), "rb") as f:
@@ -62,7 +63,7 @@ def _stream(url: str, out, timeout: float, tls: bool | str = True, deadline: flo
     where = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
     try:
         with http.session() as s, http.time_limit(deadline), \
-                s.get(url, stream=True, timeout=timeout, verify=tls) as r:
+                s.get(url, stream=True, timeout=timeout, verify=tls, headers=headers) as r:
             if r.status_code >= 400:
                 raise RemoteError(f"download of {where} failed: HTTP {r.status_code} {r.reason}",
                                   fix="check the URL and the mirror")
@@ -77,8 +78,10 @@ def _stream(url: str, out, timeout: float, tls: bool | str = True, deadline: flo
 
 
 def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float = 60.0,
-          tls: bool | str = True, deadline: float = DEADLINE) -> Path:
-    """Download url to dest when dest is missing or stale, verifying the pinned sha256.
+          tls: bool | str = True, deadline: float = DEADLINE, name: str | None = None,
+          headers: dict[str, str] | None = None) -> Path:
+    """Download url to dest when dest is missing or stale, verifying the pinned sha256; a mismatch names
+    `name` (default: dest's file name, which a cache keyed by digest makes meaningless).
 
     `timeout` bounds each read, `deadline` the whole download. `tls` is requests' certificate check:
     a CA bundle file (the site's CUSTOM_CA_CERTS) or True."""
@@ -91,8 +94,8 @@ def fetch(url: str, sha256: str | Iterable[str], dest: Path, *, timeout: float =
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            _stream(url, out, timeout, tls, deadline)
-        verify(tmp, expected, name=dest.name)
+            _stream(url, out, timeout, tls, deadline, headers)
+        verify(tmp, expected, name=name or dest.name)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)

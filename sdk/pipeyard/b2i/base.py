@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeyard.b2i import imaging
 from pipeyard.b2i.agents import install_all
-from pipeyard.b2i.spec import B2ISpec, Variant
+from pipeyard.b2i.spec import B2ISpec, Variant, apt_sources
 from pipeyard.images.containers import Engine
 from pipeyard.images.progress import BuildBoard
 from pipeyard_kit.b2i.request import LABEL_PREFIX
@@ -65,12 +65,14 @@ def build_base(eng: Engine, spec: B2ISpec, variant: Variant, *, board: BuildBoar
         **imaging.oci_labels(root, spec.name),
         f"{LABEL_PREFIX}.variant": variant.name,
         f"{LABEL_PREFIX}.jdk": variant.jdk,
+        f"{LABEL_PREFIX}.jdk-packages": " ".join(variant.packages),
         f"{LABEL_PREFIX}.licensed-fonts": "true" if fonts else "false",
         **{f"{LABEL_PREFIX}.agent.{name}": agent.version for name, agent in sorted(spec.agents.items())},
     }
     buildargs = {
         "BASE_IMAGE": base_image_ref(base_registry, variant),
         "JDK_PACKAGES": " ".join(variant.packages),
+        "APT_SUITES": " ".join(apt_sources(variant.suites)),
         "FONT_PACKAGES": " ".join(spec.font_packages),
         "APP_UID": str(spec.user),
     }

@@ -27,6 +27,8 @@ class Variant:
     jdk: str
     packages: tuple[str, ...]
     description: str = ""
+    # Debian suites besides the release the packages come from (sid), at a lower apt priority.
+    suites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,42 @@ def _agent(name: str, data: Any, problems: list[str]) -> Agent | None:
                  upstream=_text(data, "upstream", where, problems, required=False))
 
 
+def _provider_jdk(path: Path, provider_name: str, jdk: str, where: str,
+                  problems: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The JDK a provider's variant installs (jdk_of: maven, jdk: "8" -> maven's jdk8): the same package,
+    pin and suite, so the apps run on the JDK they were built with, and `pipeyard updates` moves both."""
+    from pipeyard.model import tools
+    from pipeyard.model.provider import load_provider, repo_root
+    from pipeyard_kit.errors import PipeyardError
+
+    try:
+        # The checkout the file lies in, else the one pipeyard runs in (a copy of b2i/ elsewhere).
+        try:
+            root = repo_root(path.parent)
+        except PipeyardError:
+            root = repo_root()
+        provider = load_provider(root, provider_name)
+        variant = provider.variant(jdk)
+    except PipeyardError as exc:
+        problems.append(f"{where}.jdk_of: {exc.render()}")
+        return (), ()
+    tool = variant.tools.get("jdk")
+    if tool is None or tool.get("source") != "debian":
+        problems.append(f"{where}.jdk_of: {provider_name}'s {variant.name} has no Debian jdk tool: list packages instead")
+        return (), ()
+    return (tools.apt_spec(tool),), ((tool["suite"],) if tool.get("suite") else ())
+
+
+def apt_sources(suites: tuple[str, ...]) -> tuple[str, ...]:
+    """The suites apt needs for these: a security suite brings its release (bookworm-security: bookworm too)."""
+    found: list[str] = []
+    for suite in suites:
+        if suite.endswith("-security"):
+            found.append(suite.removesuffix("-security"))
+        found.append(suite)
+    return tuple(dict.fromkeys(found))
+
+
 def parse(path: Path, data: Any) -> B2ISpec:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level", fix="see b2i/b2i.yaml in pipeyard")
@@ -144,11 +182,15 @@ def parse(path: Path, data: Any) -> B2ISpec:
     for name, v in raw_variants.items():
         where = f"variants.{name}"
         if not isinstance(v, dict):
-            problems.append(f"{where}: expected a mapping with release, jdk and packages")
+            problems.append(f"{where}: expected a mapping with release, jdk and packages (or jdk_of)")
             continue
-        variants[name] = Variant(name=name, release=_text(v, "release", where, problems), jdk=_text(v, "jdk", where, problems),
-                                 packages=_list(v, "packages", where, problems),
-                                 description=_text(v, "description", where, problems, required=False))
+        jdk = _text(v, "jdk", where, problems)
+        if v.get("jdk_of"):
+            packages, suites = _provider_jdk(path, str(v["jdk_of"]), jdk, where, problems)
+        else:
+            packages, suites = _list(v, "packages", where, problems), ()
+        variants[name] = Variant(name=name, release=_text(v, "release", where, problems), jdk=jdk, packages=packages,
+                                 description=_text(v, "description", where, problems, required=False), suites=suites)
     default_variant = _text(data, "default_variant", "(top level)", problems)
     if default_variant and variants and default_variant not in variants:
         problems.append(f"default_variant '{default_variant}' is not a variant: use one of {', '.join(variants)}")

@@ -59,7 +59,6 @@ def create(providers: tuple[str, ...], output: Path | None, version: str, varian
     key = load_signing_key(key_path) if sign else None
     site = load_site(site_file or find_site(root))
     tags = tuple(pub.plan_tags(version, sha=None, latest=False))
-    images = [BundleImage(p.image_name, pub.local_ref(p.image_name, version), tags) for p in selected]
     spec = None if no_b2i else load_spec(default_path(root))
     template_dir = root / "pipeline-templates"
     found = [v for c in (template_dir / "templates").glob("*.yml") for v in templates.registry_values(c.read_text())]
@@ -68,6 +67,15 @@ def create(providers: tuple[str, ...], output: Path | None, version: str, varian
     chart = Path(__file__).resolve().parents[1] / "charts" / "skeleton" / "chart"
 
     with docker_client() as store:
+        # Each provider's default variant (required) under its variant and plain tags, as publish tags it,
+        # so the templates' <version>-jdk<jdk> resolves after a load; its other variants when built here.
+        images = []
+        for p in selected:
+            for v in p.variants:
+                ref = pub.local_ref(p.image_name, version, v.name)
+                if v.default or _exists(store, ref):
+                    images.append(BundleImage(p.image_name, ref, tuple(pub.variant_tags(list(tags), v.name,
+                                                                                       plain=v.default))))
         if spec is not None:
             chosen = [spec.variant(v) for v in variants] if variants else list(spec.variants.values())
             for variant in chosen:

@@ -50,6 +50,9 @@ def _secrets_dir(host: str) -> Path:
               help="Site file whose image names (image_name, image_names) the images are published under "
                    "[default: $PIPEYARD_SITE, else pipeyard.site.yaml in the checkout].")
 @click.option("--tag", "extra_tags", multiple=True, type=IMAGE_TAG, help="Extra tag (repeatable).")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Publish this variant (jdk17, node22) instead of its provider's default (repeatable).")
+@click.option("--all-variants", is_flag=True, help="Publish every variant the site builds.")
 @click.option("--latest/--no-latest", default=None,
               help="Tag `latest` [default: only on the default branch (CI_DEFAULT_BRANCH, else "
                    "main/master)].")
@@ -73,13 +76,16 @@ def _secrets_dir(host: str) -> Path:
 @json_option
 @debug_option
 def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | None, version: str,
-            site_path: Path | None, extra_tags: tuple[str, ...], latest: bool | None, robot_secrets: Path | None,
-            show_robot_secrets: bool, no_gc: bool, setup_only: bool, sign: bool, key_path: Path | None,
-            no_sbom: bool, as_json: bool) -> None:
+            site_path: Path | None, extra_tags: tuple[str, ...], variants: tuple[str, ...], all_variants: bool,
+            latest: bool | None, robot_secrets: Path | None, show_robot_secrets: bool, no_gc: bool,
+            setup_only: bool, sign: bool, key_path: Path | None, no_sbom: bool, as_json: bool) -> None:
     """Push provider images by digest, then tag them: version, major, git sha, latest on the default branch.
 
-    PROVIDERS default to all of them. A re-publish with nothing changed uploads nothing and says so.
+    PROVIDERS default to all of them, each its default variant unless --variant or --all-variants says
+    otherwise. A variant's tags end in -<variant> (1.0.0-jdk17); the site's default variant also gets the
+    plain ones. A re-publish with nothing changed uploads nothing and says so.
     """
+    from pipeyard.images.build import select_variants
     from pipeyard.model.provider import load_providers, repo_root
     from pipeyard.model.site import find_site, load_site
     from pipeyard.publish import images as pub
@@ -96,6 +102,7 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     root = repo_root()
     selected = load_providers(root, list(providers) or None)
     site = load_site(site_path or find_site(root), load_providers(root))
+    chosen = select_variants(selected, site, variants, all_variants)
     if (setup_only or robot_secrets or show_robot_secrets or no_gc) and not harbor_url:
         raise UsageError("--setup-only, --robot-secrets, --show-robot-secrets and --no-gc need --harbor",
                          fix="add --harbor URL (or set HARBOR_URL)")
@@ -138,7 +145,9 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     client.ping()  # a wrong address or login fails here, before the container engine starts
     tags = pub.plan_tags(version, sha=pub.git_sha(), release=os.environ.get("CI_COMMIT_TAG"),
                          extra=extra_tags, latest=pub.on_default_branch() if latest is None else latest)
-    images = [pub.LocalImage(site.image_of(p), pub.local_ref(site.image_of(p), version)) for p in selected]
+    images = [pub.LocalImage(site.image_of(p), pub.local_ref(site.image_of(p), version, v.name), v.name,
+                             tuple(pub.variant_tags(tags, v.name, plain=v == site.default_variant(p))))
+              for p, v in chosen]
     after = _supply_chain(client, target, key, sbom=not no_sbom) if (not no_sbom or key is not None) else None
     guard = None
     if harbor is not None:

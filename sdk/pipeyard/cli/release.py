@@ -58,29 +58,36 @@ def release() -> None:
 @click.argument("providers", nargs=-1)
 @click.option("--registry", required=True, envvar="PIPEYARD_REGISTRY", metavar="HOST[:PORT]/PROJECT",
               help="Registry project to push to [default: $PIPEYARD_REGISTRY].")
-@click.option("--tag", required=True, type=IMAGE_TAG, help="The one tag to push, e.g. ci-$CI_PIPELINE_ID.")
+@click.option("--tag", required=True, type=IMAGE_TAG,
+              help="The one tag to push, e.g. ci-$CI_PIPELINE_ID; a variant's gets its suffix (ci-123-jdk17).")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Push this variant instead of its provider's default (repeatable).")
+@click.option("--all-variants", is_flag=True, help="Push every variant the site builds.")
 @digests_option
 @click.option("--version", "version", default=__version__, show_default=True,
-              help="Local images to push: localhost/pipeyard/IMAGE:VERSION, as `pipeyard build` tags them.")
+              help="Local images to push: localhost/pipeyard/IMAGE:VERSION[-VARIANT], as `pipeyard build` tags them.")
 @debug_option
-def push(providers: tuple[str, ...], registry: str, tag: str, digests: Path, version: str) -> None:
+def push(providers: tuple[str, ...], registry: str, tag: str, variants: tuple[str, ...], all_variants: bool,
+         digests: Path, version: str) -> None:
     """Push built images by digest under one per-pipeline tag and record their digests."""
     from pipeyard.cli.publish import docker_client
+    from pipeyard.images.build import select_variants
     from pipeyard.model.provider import load_providers, repo_root
     from pipeyard.model.site import find_site, load_site
-    from pipeyard.release.promote import check_tag, push_ci
+    from pipeyard.release.promote import CiImage, check_tag, push_ci
 
     check_tag(tag)
     root = repo_root()
     selected = load_providers(root, list(providers) or None)
     site = load_site(find_site(root), load_providers(root))
+    images = [CiImage(p.name, site.image_of(p), v.name, v == site.default_variant(p))
+              for p, v in select_variants(selected, site, variants, all_variants)]
     target, client = _registry(registry)
     client.ping()
     with docker_client() as store:
-        records = push_ci(store, [(p.name, site.image_of(p)) for p in selected], target, client, tag, digests,
-                          version=version, echo=click.echo)
+        records = push_ci(store, images, target, client, tag, digests, version=version, echo=click.echo)
     for r in records:
-        click.echo(f"{r.provider}: {r.registry}/{r.repository}:{r.tag}@{r.digest} -> {digests}/{r.provider}.json")
+        click.echo(f"{r.image}: {r.registry}/{r.repository}:{r.tag}@{r.digest} -> {digests}/{r.image}.json")
 
 
 @release.command("bases", epilog=REGISTRY_HELP)

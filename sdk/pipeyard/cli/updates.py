@@ -18,6 +18,9 @@ from pipeyard_kit.console import debug_option
               help="Upstream index for download-sourced tools: a pipeyard index (JSON {tools: {name: "
                    "[{version, url, sha256}]}}) or, per TOOL, maven-metadata.xml or a JSON list of versions "
                    "[default: $PIPEYARD_UPSTREAM_INDEX].")
+@click.option("--npm-registry", metavar="URL", envvar="PIPEYARD_NPM_REGISTRY",
+              help="The npm registry npm-sourced tools are compared with [default: the site file's npm_registry, "
+                   "$PIPEYARD_NPM_REGISTRY, else registry.npmjs.org].")
 @click.option("--write", is_flag=True, help="Apply the updates to this checkout (provider.yaml and rendered files).")
 @click.option("--merge-request", is_flag=True, help="Open (or refresh) a merge request with the updates.")
 @click.option("--gitlab-url", envvar="CI_SERVER_URL", type=HTTP_URL, help="GitLab for --merge-request [default: $CI_SERVER_URL].")
@@ -26,12 +29,15 @@ from pipeyard_kit.console import debug_option
 @click.option("--target-branch", envvar="CI_DEFAULT_BRANCH", default="main", show_default=True,
               help="Branch the merge request goes into [default: $CI_DEFAULT_BRANCH].")
 @debug_option
-def updates(providers: tuple[str, ...], apt_sources: tuple[str, ...], indexes: tuple[str, ...], write: bool,
+def updates(providers: tuple[str, ...], apt_sources: tuple[str, ...], indexes: tuple[str, ...],
+            npm_registry: str | None, write: bool,
             merge_request: bool, gitlab_url: str | None, project_path: str | None, target_branch: str) -> None:
     """Report pinned tool versions that have a newer release; optionally write them or open a merge request.
 
-    Debian-sourced tools are compared with `apt-cache policy` against the base's release;
-    download-sourced ones with the upstream index. The merge request uses PIPEYARD_GITLAB_TOKEN.
+    Every variant's tools are checked on their own. Debian-sourced tools are compared with `apt-cache
+    policy` against their suite (or the base's release); npm-sourced ones with the npm registry's
+    releases of the same major; download-sourced ones with the upstream index. The merge request uses
+    PIPEYARD_GITLAB_TOKEN.
     """
     from pipeyard.model.provider import load_providers, repo_root
     from pipeyard.model.site import find_site, load_site
@@ -45,13 +51,14 @@ def updates(providers: tuple[str, ...], apt_sources: tuple[str, ...], indexes: t
     selected = load_providers(root, list(providers) or None)
     index_map = up.parse_index_options(indexes)
     up.check_index_options(index_map, selected)
-    found = up.find_updates(selected, apt=up.AptCatalog(list(apt_sources)), index=up.UpstreamIndex(index_map))
+    site = load_site(find_site(root), load_providers(root))
+    found = up.find_updates(selected, apt=up.AptCatalog(list(apt_sources)), index=up.UpstreamIndex(index_map),
+                            npm=up.NpmRegistry(npm_registry or site.npm_registry))
     for line in up.report_lines(found):
         click.echo(line)
     newer = [u for u in found if u.newer]
     if not newer or not (write or merge_request):
         return
-    site = load_site(find_site(root), load_providers(root))
     changes = up.planned_changes(root, newer, site)
     if write:
         up.write_changes(root, changes)

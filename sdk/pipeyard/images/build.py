@@ -1,8 +1,10 @@
 """`pipeyard build`: every provider image through the engine API's build endpoint.
 
-Per image: assemble a context (provider folder + wheels + site + kit and provider wheels),
-build it with BASE_REGISTRY and the OCI labels, tag it
-localhost/pipeyard/<image>:<version> plus any --tag, and report progress per layer.
+Per image, one per provider and variant: assemble a context (provider folder + wheels + site +
+kit and provider wheels + the variant's verified downloads), build it from the variant's
+Dockerfile with BASE_REGISTRY and the OCI labels, tag it localhost/pipeyard/<image>:<version>
+(-<variant> for a provider with variants, and the plain tag too for the site's default variant)
+plus any --tag, and report progress per layer. Every result lists the refs it tagged, per variant.
 Only non-secret values ever enter a build: the build arguments are BASE_REGISTRY and
 the commit's labels, nothing from the environment, and the site's defaults are
 filtered to this provider's non-secret settings.
@@ -24,6 +26,7 @@ import docker.utils.build
 from rich.console import Console
 
 from pipeyard.images import context as build_context
+from pipeyard.images import downloads
 from pipeyard.images.base import LOCAL_BASE_REGISTRY
 from pipeyard.images.build_stream import StreamState, count_steps, parse_chunk
 from pipeyard.images.containers import Engine
@@ -32,7 +35,7 @@ from pipeyard.images.progress import BuildBoard, ImageProgress
 from pipeyard.images.python_deps import pins_for, wheelhouse
 from pipeyard.images.source_info import SourceInfo, source_info
 from pipeyard.images.wheels import WheelSource, build_wheel
-from pipeyard.model.provider import Provider
+from pipeyard.model.provider import Provider, Variant
 from pipeyard.model.site import Site
 from pipeyard_kit import __version__
 from pipeyard_kit.errors import BuildError, UsageError
@@ -52,13 +55,65 @@ class BuildRequest:
     target: str | None = None
     # A kit wheel built earlier, to rebuild exactly the same inputs (benchmarks, tests).
     wheel: Path | None = None
+    # --variant names (jdk17 or, for one provider, 17) and --all-variants; neither: the site's defaults.
+    variants: tuple[str, ...] = ()
+    all_variants: bool = False
 
-    def ref(self, provider: Provider, tag: str = __version__) -> str:
-        return f"{self.prefix}/{self.site.image_of(provider)}:{tag}"
+    def ref(self, provider: Provider, tag: str = __version__, variant: Variant | None = None) -> str:
+        suffix = variant.suffix if variant is not None else ""
+        return f"{self.prefix}/{self.site.image_of(provider)}:{tag}{suffix}"
+
+    def images(self) -> list[tuple[Provider, Variant]]:
+        return select_variants(self.providers, self.site, self.variants, self.all_variants)
+
+    def tags_of(self, provider: Provider, variant: Variant) -> list[str]:
+        """Every ref one image gets: version and --tag values with the variant's suffix, and plain for the
+        site's default variant (maven:1.0.0-jdk21 and maven:1.0.0)."""
+        plain = not variant.name or variant == self.site.default_variant(provider)
+        refs = []
+        for tag in (__version__, *self.tags):
+            refs.append(self.ref(provider, tag, variant))
+            if variant.name and plain:
+                refs.append(self.ref(provider, tag))
+        return list(dict.fromkeys(refs))
+
+
+def select_variants(providers: list[Provider], site: Site, names: tuple[str, ...] = (),
+                    all_variants: bool = False) -> list[tuple[Provider, Variant]]:
+    """Which images to build: every variant the site builds (--all-variants); the named ones instead of
+    their provider's default (--variant, repeatable); else each provider's site default."""
+    if names and all_variants:
+        raise UsageError("--variant and --all-variants exclude each other", fix="pass one of them")
+    chosen: dict[str, list[Variant]] = {}
+    for name in names:
+        owners = [p for p in providers if any(name in (v.name, v.value) and v.name for v in p.variants)]
+        if not owners:
+            known = ", ".join(v.name for p in providers for v in p.variants if v.name) or "none"
+            raise UsageError(f"--variant {name}: no variant of the providers built here is called so",
+                             fix=f"use one of: {known}")
+        if len(owners) > 1:
+            raise UsageError(f"--variant {name} names a variant of {', '.join(p.name for p in owners)}",
+                             fix="use the variant's full name (jdk17, node22), or build one provider")
+        variant = owners[0].variant(name)
+        if variant not in site.variants_of(owners[0]):
+            raise UsageError(f"--variant {variant.name}: the site file leaves it out of variants.{owners[0].name}.only",
+                             fix="add it there, or build another variant")
+        chosen.setdefault(owners[0].name, []).append(variant)
+    images = []
+    for provider in providers:
+        if all_variants:
+            selected = site.variants_of(provider)
+        else:
+            selected = chosen.get(provider.name) or [site.default_variant(provider)]
+        images += [(provider, v) for v in dict.fromkeys(selected)]
+    return images
 
 
 @dataclass
 class BuildResult:
+    """One image: a provider's variant ("" without variants), the ref it is known by, and every ref it was
+    tagged with (the per-image hook of SBOMs and signatures takes these)."""
+
     provider: str
     ref: str
     image_id: str
@@ -67,6 +122,7 @@ class BuildResult:
     steps: int = 0
     cached_steps: int = 0
     wheel: Path | None = None
+    variant: str = ""
 
 
 def base_release(provider: Provider) -> str:
@@ -185,6 +241,7 @@ def _require_base(eng: Engine, request: BuildRequest, provider: Provider) -> Non
 
 def build_images(eng: Engine, request: BuildRequest, *, console: Console, verbose: bool = False) -> list[BuildResult]:
     check_tags(request.tags)
+    images = request.images()
     for provider in request.providers:
         _require_base(eng, request, provider)
     cache = eng.config.root / "cache"
@@ -196,34 +253,42 @@ def build_images(eng: Engine, request: BuildRequest, *, console: Console, verbos
         wheel = request.wheel or build_wheel(WheelSource.kit(request.root), cache / "pipeyard-wheel",
                                              epoch=source.epoch)
         with BuildBoard(console, verbose=verbose) as board:
-            for provider in request.providers:
-                release = base_release(provider)
-                wheels = Path(tmp) / f"{provider.name}-wheels"
-                wheelhouse(pins_for(request.root, provider), wheels, cache / "wheels", release=release, arch=arch)
-                own = build_wheel(WheelSource.provider(provider), cache / "pipeyard-wheel", epoch=source.epoch)
-                ctx = build_context.assemble(provider, Path(tmp) / provider.name, site=request.site,
-                                             own_wheels=[wheel, own], wheels=wheels, epoch=source.epoch)
-                ref = request.ref(provider)
+            prepared: dict[str, tuple[Path, Path]] = {}
+            for provider, variant in images:
+                if provider.name not in prepared:
+                    wheels = Path(tmp) / f"{provider.name}-wheels"
+                    wheelhouse(pins_for(request.root, provider), wheels, cache / "wheels", release=base_release(provider),
+                               arch=arch)
+                    own = build_wheel(WheelSource.provider(provider), cache / "pipeyard-wheel", epoch=source.epoch)
+                    prepared[provider.name] = (wheels, own)
+                wheels, own = prepared[provider.name]
+                name = f"{provider.name}{variant.suffix}"
+                progress = board.image(name)
+                ctx = build_context.assemble(provider, Path(tmp) / name, site=request.site, own_wheels=[wheel, own],
+                                             wheels=wheels, epoch=source.epoch, dockerfile=variant.dockerfile,
+                                             stage_downloads=lambda dest, p=provider, v=variant: downloads.stage(
+                                                 p, v, dest, arch=arch,
+                                                 registry=downloads.npm_registry(request.site.npm_registry)))
+                ref = request.ref(provider, variant=variant)
                 previous = _image_id(eng, ref)
-                progress = board.image(provider.name)
                 before = working_containers(eng)
                 state = run_build(eng, ctx, ref, build_args(request, source), progress, target=request.target,
                                   no_cache=request.no_cache)
                 image_id = _image_id(eng, ref) if state.error is None else None
                 if state.error is not None or image_id is None:
                     remove_leftovers(eng, before, state.owns)
-                    raise build_failure(f"providers/{provider.name}/Dockerfile", ref, state, progress, console)
-                tags = [ref]
-                for tag in request.tags:
-                    repo, _ = ref.rsplit(":", 1)
+                    raise build_failure(f"providers/{provider.name}/{variant.dockerfile}", ref, state, progress,
+                                        console)
+                tags = request.tags_of(provider, variant)
+                for extra in tags[1:]:
+                    repo, tag = extra.rsplit(":", 1)
                     eng.client.images.get(image_id).tag(repo, tag)
-                    tags.append(f"{repo}:{tag}")
                 if previous and previous != image_id:
                     _drop_replaced(eng, previous)
                 progress.finish(f"{ref} {image_id.removeprefix('sha256:')[:12]}")
                 results.append(BuildResult(provider.name, ref, image_id, tags,
                                            seconds=time.monotonic() - progress.started, steps=state.step,
-                                           cached_steps=progress.cached_steps, wheel=wheel))
+                                           cached_steps=progress.cached_steps, wheel=wheel, variant=variant.name))
     return results
 
 

@@ -44,6 +44,8 @@ def image_distributions(release: str) -> dict[str, str]:
     ref = f"localhost/pipeyard/runtime:{release}"
     with tempfile.TemporaryDirectory() as ctx, engine() as eng, BuildBoard(console) as board:
         (Path(ctx) / "Dockerfile").write_text((provider.path / "Dockerfile").read_text())
+        # The runtime stage copies the site's CA certificates first: none here.
+        (Path(ctx) / "_pipeyard" / "ca").mkdir(parents=True)
         progress = board.image("runtime")
         state = run_build(eng, Path(ctx), ref, {}, progress, target="runtime")
         if state.error:

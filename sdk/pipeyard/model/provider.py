@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 
+from pipeyard.model import tools as tools_mod
 from pipeyard_kit.errors import ModelError, UsageError
 from pipeyard_kit.yamlio import load_yaml
 
@@ -75,6 +76,31 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One toolchain of an image (maven's jdk17); a provider without variants has one, named ""."""
+
+    name: str  # <input><value>: jdk17, node24; "" for a provider without variants
+    value: str  # what the selecting input takes: "17"
+    # The shared tools and its own (its own win); a variant is known by its name, so they stay out of == and hash.
+    tools: dict[str, dict[str, Any]] = field(compare=False)
+    own_tools: tuple[str, ...] = ()
+    default: bool = True
+    description: str = ""
+    reason: str = ""
+    eol: str = ""
+
+    @property
+    def suffix(self) -> str:
+        """What its tags end in: `1.0.0-jdk17`."""
+        return f"-{self.name}" if self.name else ""
+
+    @property
+    def dockerfile(self) -> str:
+        """The generated Dockerfile: the default variant's is `Dockerfile`, every other one's `Dockerfile.<name>`."""
+        return "Dockerfile" if self.default or not self.name else f"Dockerfile.{self.name}"
+
+
+@dataclass(frozen=True)
 class Provider:
     name: str
     description: str
@@ -87,6 +113,36 @@ class Provider:
     job_prefix: str
     python_requires: tuple[str, ...] = ()
     entry_points: tuple[str, ...] = ()
+    # The input that picks a variant (jdk), None without variants; every provider has at least one variant.
+    variant_input: str | None = None
+    variants: tuple[Variant, ...] = ()
+
+    @property
+    def has_variants(self) -> bool:
+        return self.variant_input is not None
+
+    @property
+    def default_variant(self) -> Variant:
+        return next(v for v in self.variants if v.default)
+
+    def variant(self, name: str | None) -> Variant:
+        """A variant by its name (jdk17) or its value (17); None is the default one."""
+        if name is None or name == "":
+            return self.default_variant
+        for v in self.variants:
+            if name in (v.name, v.value) and v.name:
+                return v
+        if not self.has_variants:
+            raise UsageError(f"{self.name} has no variants, so --variant {name} does not apply",
+                             fix=f"build {self.name} without --variant")
+        raise UsageError(f"{self.name} has no variant '{name}'",
+                         fix=f"use one of: {', '.join(v.name for v in self.variants)}")
+
+    def variant_variable(self) -> str | None:
+        """The classic include's CI/CD variable that picks a variant: MAVEN_JDK."""
+        if self.variant_input is None:
+            return None
+        return f"{self.job_prefix}_{self.variant_input}".upper().replace("-", "_")
 
     @property
     def package(self) -> str:
@@ -195,6 +251,8 @@ def parse_provider(path: Path, data: Any) -> Provider:
                      extra={k: v for k, v in j.items() if k not in {"description", "stage", "when", "needs", "script"}})
                  for n, j in data["jobs"].items())
     _check_jobs(path, data["name"], data.get("job_prefix", data["name"]), jobs, settings)
+    job_prefix = data.get("job_prefix", data["name"])
+    variant_input, variants = _variants(path, data, settings, job_prefix)
     cli, entry_points = _entry_points(data["name"], data["cli"])
     for script, entry in zip(cli, entry_points, strict=True):
         module = entry.split(":", 1)[0]
@@ -203,8 +261,63 @@ def parse_provider(path: Path, data: Any) -> Provider:
                              f"{package_of(data['name'])}", fix="point it at a module of the provider's package")
     return Provider(name=data["name"], description=data["description"], path=path.parent, image=data["image"],
                     tools=data["tools"], cli=cli, jobs=jobs, settings=settings,
-                    job_prefix=data.get("job_prefix", data["name"]),
-                    python_requires=tuple(data.get("python", {}).get("requires", ())), entry_points=entry_points)
+                    job_prefix=job_prefix,
+                    python_requires=tuple(data.get("python", {}).get("requires", ())), entry_points=entry_points,
+                    variant_input=variant_input, variants=variants)
+
+
+def _variants(path: Path, data: dict[str, Any], settings: tuple[Setting, ...],
+              job_prefix: str) -> tuple[str | None, tuple[Variant, ...]]:
+    """provider.yaml's variants, every problem collected; a provider without any gets one, unnamed."""
+    shared = data["tools"]
+    problems = [f"tools.{name}: {p}" for name, tool in shared.items() for p in _tool_problems(tool)]
+    spec = data.get("variants")
+    if spec is None:
+        if problems:
+            raise ModelError(f"{path}: " + "; ".join(problems))
+        return None, (Variant(name="", value="", tools=dict(shared)),)
+    by = spec["input"]
+    if by in RESERVED_INPUTS or by in {s.input for s in settings if s.input} or by.endswith(RESERVED_SUFFIXES):
+        problems.append(f"variants.input: '{by}' is taken by another input: choose another name")
+    variable = f"{job_prefix}_{by}".upper().replace("-", "_")
+    if variable in {s.env for s in settings}:
+        problems.append(f"variants.input: its classic variable {variable} is also a setting: rename one of them")
+    if spec["default"] not in spec["values"]:
+        problems.append(f"variants.default: '{spec['default']}' is not one of {', '.join(spec['values'])}")
+    variants = []
+    for value, v in spec["values"].items():
+        for name, tool in v["tools"].items():
+            where = f"variants.values.{value}.tools.{name}"
+            problems += [f"{where}: {p}" for p in _tool_problems(tool)]
+            if tool["source"] == "debian" and not tools_mod.is_pinned(tool):
+                problems.append(f"{where}.version: '{tool['version']}' is a release line: pin the exact Debian "
+                                "version a variant installs (e.g. 21.0.13+9-1~deb13u2)")
+        variants.append(Variant(name=f"{by}{value}", value=value, tools={**shared, **v["tools"]},
+                                own_tools=tuple(v["tools"]), default=value == spec["default"],
+                                description=v.get("description", ""), reason=v["reason"], eol=v.get("eol", "")))
+    if problems:
+        raise ModelError(f"{path}: {len(problems)} problem(s) in the tools: " + "; ".join(problems))
+    return by, tuple(variants)
+
+
+def _tool_problems(tool: dict[str, Any]) -> list[str]:
+    problems = []
+    source = tool["source"]
+    if source != "debian" and (tool.get("suite") or tool.get("provides")):
+        problems.append("suite and provides are for Debian packages only: drop them")
+    if source == "debian" and (tool.get("suite") or tool.get("provides")) and not tools_mod.is_pinned(tool):
+        problems.append(f"a package from another suite or standing in for others must be pinned: set version to "
+                        f"the exact Debian version, not '{tool['version']}'")
+    if source == "npm":
+        per_arch = "{arch}" in tool["package"]
+        if per_arch != isinstance(tool["sha256"], dict):
+            problems.append("a package that names {arch} takes one sha256 per architecture (x64: ..., arm64: ...), "
+                            "any other one sha256")
+        if not tools_mod.is_pinned(tool):
+            problems.append(f"version '{tool['version']}' is not an exact npm version: pin one, e.g. 1.22.22")
+    elif tool.get("into") or tool.get("links"):
+        problems.append("into and links are for npm packages only: drop them")
+    return problems
 
 
 def _check_settings(path: Path, settings: tuple[Setting, ...]) -> None:

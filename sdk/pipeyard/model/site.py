@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from pipeyard.model.provider import Provider, Setting, _best_error, _describe
+from pipeyard.model.provider import Provider, Setting, Variant, _best_error, _describe
 from pipeyard_kit import settings
 from pipeyard_kit.errors import ModelError
 from pipeyard_kit.yamlio import load_yaml
@@ -46,9 +46,24 @@ class Site:
     # single providers that win over it. Unset, each image keeps provider.yaml's image.name.
     image_name: str | None = None
     image_names: dict[str, str] = field(default_factory=dict)
+    # Per provider with variants: {"default": "17", "only": ["8", "17", "21"]}.
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    npm_registry: str | None = None
     # Harbor's supply-chain settings (scan_on_push, prevent_vulnerable, require_signatures,
     # generate_sbom), read by pipeyard.publish.harbor.security.
     harbor: dict[str, Any] = field(default_factory=dict)
+
+    def variants_of(self, provider: Provider) -> list[Variant]:
+        """The variants this site builds and offers: provider.yaml's, narrowed by the site's `only`."""
+        only = self.variants.get(provider.name, {}).get("only")
+        if not only:
+            return list(provider.variants)
+        return [provider.variant(v) for v in only]
+
+    def default_variant(self, provider: Provider) -> Variant:
+        """The site's default variant of the provider: the template default and the plain tags."""
+        chosen = self.variants.get(provider.name, {}).get("default")
+        return provider.variant(chosen) if chosen else provider.default_variant
 
     def image_of(self, provider: Provider) -> str:
         """The provider's image name at this site: render, build, publish, mirror and the templates use it."""
@@ -118,10 +133,36 @@ def load_site(path: Path | None, providers: list[Provider] | None = None) -> Sit
                 component_project=data.get("component_project", Site.component_project),
                 runner_tags=tuple(data.get("runner_tags", ("k8s-runner",))),
                 defaults=defaults, ca_certificates=pems, image_name=data.get("image_name"),
-                image_names=dict(data.get("image_names", {})), harbor=dict(data.get("harbor") or {}))
+                image_names=dict(data.get("image_names", {})), variants=dict(data.get("variants", {})),
+                npm_registry=data.get("npm_registry"), harbor=dict(data.get("harbor") or {}))
     if providers is not None:
         _check_image_names(path, site, providers)
+        _check_variants(path, site, providers)
     return site
+
+
+def _check_variants(path: Path, site: Site, providers: list[Provider]) -> None:
+    """The site's variant choices name real variants, and its default is one it builds."""
+    by_name = {p.name: p for p in providers}
+    problems = []
+    for name, choice in sorted(site.variants.items()):
+        provider = by_name.get(name)
+        if provider is None or not provider.has_variants:
+            with_variants = ", ".join(p.name for p in providers if p.has_variants) or "none"
+            problems.append(f"variants.{name}: {name} is no provider with variants (those are: {with_variants})")
+            continue
+        known = {v.value for v in provider.variants} | {v.name for v in provider.variants}
+        for key in ("default", *(f"only[{i}]" for i in range(len(choice.get("only", []))))):
+            value = choice.get("default") if key == "default" else choice["only"][int(key[5:-1])]
+            if value is not None and value not in known:
+                problems.append(f"variants.{name}.{key}: '{value}' is no variant of {name} (use one of "
+                                f"{', '.join(v.value for v in provider.variants)})")
+        if not problems and choice.get("only") and site.default_variant(provider) not in site.variants_of(provider):
+            problems.append(f"variants.{name}: the default {site.default_variant(provider).name} is not in `only`: "
+                            "add it there or choose another default")
+    if problems:
+        raise ModelError(f"{path}: " + "; ".join(problems),
+                         fix="name variants by value (\"17\") or name (jdk17), as provider.yaml declares them")
 
 
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")

@@ -4,7 +4,8 @@ Images leave the local store through the Docker API's export (docker-archive), b
 with deterministically gzipped layers, and go up blob by blob: a blob the registry already has is
 skipped, one another repository of the same registry holds is mounted. Only when every blob and
 the manifest are in place do the tags move: the version, the major version, the git sha, any
-release tag, and `latest` on the default branch.
+release tag, and `latest` on the default branch. A variant's image gets each of them with its
+suffix (1.0.0-jdk17, 1-jdk17, latest-jdk17); the site's default variant gets the plain ones too.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ EMBEDDED = "127.0.0.1:5000/pipeyard"
 Echo = Callable[[str], None]
 
 
-def local_ref(image_name: str, version: str = __version__) -> str:
-    """Where `pipeyard build` leaves an image in the local store."""
-    return f"{LOCAL_REGISTRY}/{image_name}:{version}"
+def local_ref(image_name: str, version: str = __version__, variant: str = "") -> str:
+    """Where `pipeyard build` leaves an image in the local store (a variant's ends in -<variant>)."""
+    return f"{LOCAL_REGISTRY}/{image_name}:{version}{f'-{variant}' if variant else ''}"
 
 
 # -- which tags ------------------------------------------------------------------------------------
@@ -78,11 +79,26 @@ def plan_tags(version: str, *, sha: str | None, latest: bool, release: str | Non
     return tags
 
 
+def variant_tags(tags: list[str], variant: str, *, plain: bool) -> list[str]:
+    """A variant image's tags: each of `tags` with the variant's suffix (1.0.0-jdk17, latest-jdk17), then
+    the plain ones when it is the site's default variant (or the provider has none)."""
+    if not variant:
+        return list(tags)
+    suffixed = [f"{t}-{variant}" for t in tags]
+    return suffixed + (list(tags) if plain else [])
+
+
 # -- the push --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LocalImage:
     name: str  # the repository name under the target project, e.g. "maven"
     ref: str  # where it is in the local store
+    variant: str = ""  # jdk17; "" for a provider without variants
+    tags: tuple[str, ...] = ()  # its own tags, else the ones publish_images is given
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.variant})" if self.variant else self.name
 
 
 @dataclass
@@ -94,6 +110,7 @@ class Published:
     moved: list[str]
     size: int
     stats: PushStats = field(default_factory=PushStats)
+    variant: str = ""
 
 
 def _delta(after: PushStats, before: PushStats) -> PushStats:
@@ -114,22 +131,24 @@ def resolve(docker_client: Any, images: list[LocalImage]) -> list[tuple[LocalIma
             raise RemoteError(f"the container engine failed to look up {image.ref}: {exc.explanation or exc}",
                               fix="check the engine (DOCKER_HOST or the podman service)") from None
     if missing:
-        names = " ".join(m.name for m in missing)
+        names = " ".join(dict.fromkeys(m.name for m in missing))
+        variants = "".join(f" --variant {m.variant}" for m in missing if m.variant)
         raise BuildError(f"not in the local image store: {', '.join(m.ref for m in missing)}",
-                         fix=f"build them first: pipeyard build {names}")
+                         fix=f"build them first: pipeyard build {names}{variants}")
     return found
 
 
 # Called after each image is pushed (the supply chain attaches its SBOM and signature there);
 # what it returns is printed under the image's line.
 AfterPush = Callable[[LocalImage, Any, "Published"], str | None]
-# What a guard sees before anything is pushed: (repository, digest of the image it would get).
-Planned = list[tuple[str, str]]
+# What a guard sees before anything is pushed: (repository, digest of the image it would get, the tags
+# it would get: a variant's own, else the publish's).
+Planned = list[tuple[str, str, list[str]]]
 
 
 def publish_images(docker_client: Any, images: list[LocalImage], target: Target, client: RegistryClient,
                    tags: list[str], *, cache: LayerCache | None = None, echo: Echo = print,
-                   guard: Callable[[Planned, list[str]], None] | None = None,
+                   guard: Callable[[Planned], None] | None = None,
                    after: AfterPush | None = None) -> list[Published]:
     """Every image is exported first and `guard` sees the whole plan, so a refusal (an immutable tag
     that would move) comes before a single blob is uploaded."""
@@ -138,14 +157,15 @@ def publish_images(docker_client: Any, images: list[LocalImage], target: Target,
     client.ping()
     planned = [(image, local, target.repository(image.name), oci_image(local, cache)) for image, local in found]
     if guard is not None:
-        guard([(repo, oci.digest) for _, _, repo, oci in planned], tags)
+        guard([(repo, oci.digest, list(image.tags) or tags) for image, _, repo, oci in planned])
     mount_from: dict[str, str] = {}
     results = []
     for image, local, repo, oci in planned:
         before = copy(client.stats)
-        moved = push_image(client, repo, oci, tags, mount_from)
-        result = Published(image.name, f"{target.host}/{repo}", oci.digest, tags, moved, oci.size,
-                           _delta(client.stats, before))
+        image_tags = list(image.tags) or tags
+        moved = push_image(client, repo, oci, image_tags, mount_from)
+        result = Published(image.name, f"{target.host}/{repo}", oci.digest, image_tags, moved, oci.size,
+                           _delta(client.stats, before), image.variant)
         echo(describe(result))
         if after is not None:
             note = after(image, local, result)

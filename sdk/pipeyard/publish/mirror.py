@@ -59,9 +59,14 @@ def read_list(path: Path) -> list[Reference]:
 
 
 def provider_images(providers: list[Provider], site: Site, source: Target, tag: str) -> dict[Reference, str]:
-    """pipeyard's images in `source` (as pipeyard names them) -> the repository name the site gives each."""
-    return {Reference(source.host, source.repository(p.image_name), tag, scheme=source.scheme): site.image_of(p)
-            for p in providers}
+    """pipeyard's images in `source` (as pipeyard names them) -> the repository name the site gives each:
+    the plain tag, and `<tag>-<variant>` for each variant the site offers (the templates name those)."""
+    images = {}
+    for p in providers:
+        tags = [tag] + [f"{tag}-{v.name}" for v in site.variants_of(p) if v.name]
+        for t in tags:
+            images[Reference(source.host, source.repository(p.image_name), t, scheme=source.scheme)] = site.image_of(p)
+    return images
 
 
 @dataclass

@@ -112,8 +112,10 @@ def release_notes(version: Version, component_project: str, components: list[str
     lines = [f"pipeyard {version.text}: GitLab CI/CD components and provider images.", "", "## Components", ""]
     lines += [f"- `{component_project}/{c}@{version.text}`" for c in components]
     if images:
-        lines += ["", "## Images", "", f"Tagged {', '.join(version.tags)}; pin the digest for reproducible jobs.", ""]
-        lines += [f"- `{i['reference']}:{version.text}@{i['digest']}`" for i in images]
+        lines += ["", "## Images", "", f"Tagged {', '.join(version.tags)} (a variant's with its suffix, "
+                  f"{version.text}-<variant>); pin the digest for reproducible jobs.", ""]
+        lines += [f"- `{i['reference']}:{version.text}{'-' + i['variant'] if i.get('variant') else ''}@{i['digest']}`"
+                  for i in images]
     return "\n".join(lines) + "\n"
 
 

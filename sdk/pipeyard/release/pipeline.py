@@ -5,10 +5,11 @@ its build and test jobs without anyone editing YAML:
 
     check      `make check` (render drift, provider.yaml schema, lint)
     bases      nightly: debootstrap the Debian bases again (security updates) and push them
-    build      one job per provider, daemonless: `pipeyard build` through the Docker API of a Podman
-               service started inside the job (STORAGE_DRIVER=vfs, BUILDAH_ISOLATION=chroot), pushed
-               by digest to a per-pipeline tag; only when the provider's folder, the kit or the site
-               file changed against the default branch (every provider on tags and schedules)
+    build      one job per provider and variant (maven's JDKs, npm's Node lines: all in parallel),
+               daemonless: `pipeyard build` through the Docker API of a Podman service started
+               inside the job (STORAGE_DRIVER=vfs, BUILDAH_ISOLATION=chroot), pushed by digest to a
+               per-pipeline tag; only when the provider's folder, the kit or the site file changed
+               against the default branch (every provider on tags and schedules)
     test       each image's checks, run inside the image just built (`needs:` its build); the journeys
                (`make test-journeys`: every example's pipelines in gitlab-ci-local inside the images)
                nightly and on merge requests that touch the examples, the templates or the stand-ins
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeyard.model.provider import Provider
+from pipeyard.model.provider import Provider, Variant
 from pipeyard.model.site import Site
 from pipeyard_kit import __version__
 from pipeyard_kit.yamlio import dump_yaml
@@ -55,16 +56,17 @@ HEADER = """\
 #
 # pipeyard's own pipeline, on Kubernetes runners ({tags}): no Docker daemon, no privileges.
 #   check    make check: render drift, provider.yaml schema, lint
-#   build    build-<provider>: `pipeyard build` through the Docker API of a Podman service started
-#            inside the job (STORAGE_DRIVER=vfs, BUILDAH_ISOLATION=chroot, no intermediate layers),
-#            pushed by digest to $PIPEYARD_REGISTRY/<image>:ci-$CI_PIPELINE_ID. It runs only when
+#   build    build-<provider>[-<variant>]: one job per image, every variant in parallel: `pipeyard
+#            build` through the Docker API of a Podman service started inside the job
+#            (STORAGE_DRIVER=vfs, BUILDAH_ISOLATION=chroot, no intermediate layers), pushed by digest
+#            to $PIPEYARD_REGISTRY/<image>:ci-$CI_PIPELINE_ID[-<variant>]. It runs only when
 #            providers/<provider>/, the kit (sdk/kit/) or the site file changed against the default
 #            branch, and for every provider on semver tags and schedules; a change to the platform
 #            (sdk/pipeyard/) alone builds nothing.
-#   test     test-<provider>: the image checks, inside the image just built (entrypoint skipped, as
-#            the Kubernetes executor does); journeys: `make test-journeys`, every example's pipelines
-#            (push, merge request, tag, schedule) in gitlab-ci-local inside the provider images,
-#            nightly and on merge requests touching examples/, pipeline-templates/ or the stand-ins
+#   test     test-<provider>[-<variant>]: the image checks, inside the image just built (entrypoint
+#            skipped, as the Kubernetes executor does); journeys: `make test-journeys`, every example's
+#            pipelines (push, merge request, tag, schedule) in gitlab-ci-local inside the provider
+#            images, nightly and on merge requests touching examples/, pipeline-templates/ or the stand-ins
 #   release  on a semver tag: promote the tested digests to <version>, <major> and <major.minor>
 #            (no rebuild); publish pipeline-templates/ as a CI/CD catalog release of
 #            {component}; apply the Harbor policies
@@ -97,22 +99,23 @@ def _rules_for_build(provider: Provider) -> list[dict[str, Any]]:
     ]
 
 
-def build_job_name(provider: Provider) -> str:
-    return f"build-{provider.name}"
+def build_job_name(provider: Provider, variant: Variant | None = None) -> str:
+    return f"build-{provider.name}{variant.suffix if variant else ''}"
 
 
-def test_job_name(provider: Provider) -> str:
-    return f"test-{provider.name}"
+def test_job_name(provider: Provider, variant: Variant | None = None) -> str:
+    return f"test-{provider.name}{variant.suffix if variant else ''}"
 
 
-def ci_image_ref(provider: Provider, site: Site | None = None) -> str:
+def ci_image_ref(provider: Provider, site: Site | None = None, variant: Variant | None = None) -> str:
     """The image a pipeline's build job pushed, as the test job pulls it (named as the site names it)."""
     name = site.image_of(provider) if site else provider.image_name
-    return f"$PIPEYARD_REGISTRY/{name}:{CI_TAG}"
+    return f"$PIPEYARD_REGISTRY/{name}:{CI_TAG}{variant.suffix if variant else ''}"
 
 
-def _build_job(provider: Provider) -> dict[str, Any]:
-    digests = f"{DIGESTS_DIR}/{provider.name}.json"
+def _build_job(provider: Provider, variant: Variant) -> dict[str, Any]:
+    only = f" --variant {variant.name}" if variant.name else ""
+    digests = f"{DIGESTS_DIR}/{provider.name}{variant.suffix}.json"
     return {
         "extends": ".pipeyard-tools",
         "stage": "build",
@@ -120,8 +123,8 @@ def _build_job(provider: Provider) -> dict[str, Any]:
         # rebuild, when there is one, comes first).
         "needs": [{"job": "bases", "optional": True}],
         "script": [
-            f"pipeyard build {provider.name}",
-            f'pipeyard release push {provider.name} --registry "$PIPEYARD_REGISTRY" --tag "{CI_TAG}" '
+            f"pipeyard build {provider.name}{only}",
+            f'pipeyard release push {provider.name}{only} --registry "$PIPEYARD_REGISTRY" --tag "{CI_TAG}" '
             f'--digests {DIGESTS_DIR}',
         ],
         "artifacts": {"paths": [digests], "expire_in": "1 week"},
@@ -129,18 +132,21 @@ def _build_job(provider: Provider) -> dict[str, Any]:
     }
 
 
-def image_checks(provider: Provider, site: Site | None = None) -> list[str]:
+def image_checks(provider: Provider, site: Site | None = None, variant: Variant | None = None) -> list[str]:
     """The checks a test job runs inside the image, derived from provider.yaml."""
     name = provider.name
-    dockerfile = f"providers/{name}/Dockerfile"
+    dockerfile = f"providers/{name}/{variant.dockerfile if variant else 'Dockerfile'}"
     lines = [
-        f'echo "testing {ci_image_ref(provider, site)} as uid $(id -u)"',
+        f'echo "testing {ci_image_ref(provider, site, variant)} as uid $(id -u)"',
         f'test "$(id -u)" -ne 0 || {{ echo "the image runs as root: give {dockerfile} a numeric non-root USER" >&2; '
         "exit 1; }",
         f'test "$(id -u)" -eq {provider.user} || {{ echo "uid $(id -u) is not image.user {provider.user} of '
         f'providers/{name}/provider.yaml" >&2; exit 1; }}',
         'test -s /etc/ssl/certs/ca-certificates.crt || { echo "no CA bundle in the image" >&2; exit 1; }',
     ]
+    if variant is not None and variant.name:
+        lines.append(f'test "$PIPEYARD_VARIANT" = {variant.name} || {{ echo "the image is variant '
+                     f'$PIPEYARD_VARIANT, not {variant.name}" >&2; exit 1; }}')
     for cli in provider.cli:
         lines.append(f"command -v {cli}")
         lines.append(f"{cli} --help >/dev/null")
@@ -150,16 +156,21 @@ def image_checks(provider: Provider, site: Site | None = None) -> list[str]:
     return lines
 
 
-def _test_job(provider: Provider, site: Site) -> dict[str, Any]:
+def _test_job(provider: Provider, site: Site, variant: Variant) -> dict[str, Any]:
     return {
         "stage": "test",
         # The Kubernetes executor skips ENTRYPOINT; an empty one makes every executor do the same,
         # so the job proves the tools work when a script calls them directly.
-        "image": {"name": ci_image_ref(provider, site), "entrypoint": [""]},
-        "needs": [build_job_name(provider)],
-        "script": image_checks(provider, site),
+        "image": {"name": ci_image_ref(provider, site, variant), "entrypoint": [""]},
+        "needs": [build_job_name(provider, variant)],
+        "script": image_checks(provider, site, variant),
         "rules": _rules_for_build(provider),
     }
+
+
+def images(providers: list[Provider], site: Site) -> list[tuple[Provider, Variant]]:
+    """Every image the pipeline builds: each provider's variants the site builds, in order."""
+    return [(p, v) for p in providers for v in site.variants_of(p)]
 
 
 def _journeys_job() -> dict[str, Any]:
@@ -260,13 +271,14 @@ def _check_jobs(releases: list[str]) -> dict[str, Any]:
     }
 
 
-def _release_jobs(providers: list[Provider]) -> dict[str, Any]:
+def _release_jobs(built: list[tuple[Provider, Variant]]) -> dict[str, Any]:
     return {
         "release-images": {
             "extends": ".pipeyard-tools",
             "stage": "release",
             "resource_group": "release",
-            "needs": ["check", *(build_job_name(p) for p in providers), *(test_job_name(p) for p in providers)],
+            "needs": ["check", *(build_job_name(p, v) for p, v in built),
+                      *(test_job_name(p, v) for p, v in built)],
             "script": [f'pipeyard release promote --registry "$PIPEYARD_REGISTRY" --digests {DIGESTS_DIR} '
                        '--version "$CI_COMMIT_TAG"'],
             "artifacts": {"paths": [f"{DIGESTS_DIR}/release.json"]},
@@ -303,10 +315,11 @@ def pipeline_document(providers: list[Provider], site: Site) -> dict[str, Any]:
     """The pipeline as data: keywords first, then the jobs in pipeline order."""
     providers = sorted(providers, key=lambda p: p.name)
     doc = {**_keywords(site), **_check_jobs(_bases(providers))}
-    doc.update({build_job_name(p): _build_job(p) for p in providers})
-    doc.update({test_job_name(p): _test_job(p, site) for p in providers})
+    built = images(providers, site)
+    doc.update({build_job_name(p, v): _build_job(p, v) for p, v in built})
+    doc.update({test_job_name(p, v): _test_job(p, site, v) for p, v in built})
     doc["journeys"] = _journeys_job()
-    doc.update(_release_jobs(providers))
+    doc.update(_release_jobs(built))
     return doc
 
 

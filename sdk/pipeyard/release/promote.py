@@ -1,8 +1,9 @@
 """Releasing pipeyard's images from its own pipeline: per-pipeline pushes, promotion by digest and
 the Harbor policies (the templates' catalog release is in release.catalog).
 
-    push_ci        build job: the local image goes up by digest under one per-pipeline tag, and its
-                   digest is written to <digests>/<provider>.json for the jobs after it
+    push_ci        build job: the local image goes up by digest under one per-pipeline tag (with the
+                   variant's suffix: ci-123-jdk17), and its digest is written to
+                   <digests>/<provider>[-<variant>].json for the jobs after it
     promote        release job: the digests the build jobs pushed (and the test jobs tested) get the
                    version, major and major.minor tags; manifests are copied byte for byte, nothing is
                    rebuilt or re-uploaded
@@ -77,14 +78,21 @@ class ImageRecord:
     digest: str
     tag: str
     tags: list[str] = field(default_factory=list)
+    variant: str = ""  # jdk17; "" for a provider without variants
+    plain: bool = True  # the site's default variant: the release tags it without the suffix too
 
     @property
     def reference(self) -> str:
         return f"{self.registry}/{self.repository}@{self.digest}"
 
+    @property
+    def image(self) -> str:
+        """provider[-variant]: the record's file name and what messages call it."""
+        return f"{self.provider}-{self.variant}" if self.variant else self.provider
+
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.provider}.json"
+        path = directory / f"{self.image}.json"
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
@@ -96,7 +104,8 @@ def read_records(directory: Path, providers: list[str] | None = None) -> list[Im
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             record = ImageRecord(**{k: data[k] for k in ("provider", "registry", "repository", "digest", "tag")},
-                                 tags=list(data.get("tags", [])))
+                                 tags=list(data.get("tags", [])), variant=str(data.get("variant", "")),
+                                 plain=bool(data.get("plain", True)))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path} is not a digest record of `pipeyard release push` ({type(exc).__name__})",
                               fix="let the release job take the build jobs' artifacts (needs: build-<provider>)") from None
@@ -122,17 +131,29 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-def push_ci(docker_client: Any, providers: list[tuple[str, str]], target: Target, client: RegistryClient,
+@dataclass(frozen=True)
+class CiImage:
+    """One image a build job pushes: its provider, repository name, variant and whether it is the default."""
+
+    provider: str
+    image: str
+    variant: str = ""
+    plain: bool = True
+
+
+def push_ci(docker_client: Any, images: list[CiImage], target: Target, client: RegistryClient,
             tag: str, digests: Path, *, version: str = __version__, echo: Echo = print) -> list[ImageRecord]:
-    """Push (provider, image name) pairs from the local store under exactly one tag, by digest."""
+    """Push images from the local store under exactly one tag each (tag, or tag-<variant>), by digest."""
     from pipeyard.publish import images as pub
 
     check_tag(tag)
-    images = [pub.LocalImage(image, pub.local_ref(image, version)) for _, image in providers]
-    published = pub.publish_images(docker_client, images, target, client, [tag], echo=echo)
+    local = [pub.LocalImage(i.image, pub.local_ref(i.image, version, i.variant), i.variant,
+                            (f"{tag}-{i.variant}" if i.variant else tag,)) for i in images]
+    published = pub.publish_images(docker_client, local, target, client, [tag], echo=echo)
     records = []
-    for (provider, _), result in zip(providers, published, strict=True):
-        record = ImageRecord(provider, target.host, target.repository(result.name), result.digest, tag, [tag])
+    for image, result in zip(images, published, strict=True):
+        record = ImageRecord(image.provider, target.host, target.repository(result.name), result.digest,
+                             result.tags[0], list(result.tags), variant=image.variant, plain=image.plain)
         record.write(digests)
         records.append(record)
     return records
@@ -167,6 +188,8 @@ class Promoted:
     digest: str
     moved: list[str]
     unchanged: list[str]
+    variant: str = ""
+    tags: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         parts = []
@@ -206,14 +229,18 @@ def promote(client: RegistryClient, target: Target, records: list[ImageRecord], 
                                       f"into {repo}", fix="give the push account pull rights on both projects")
         if client.manifest_digest(repo, record.digest) is None:
             client.put_manifest(repo, record.digest, data, media_type)
+        from pipeyard.publish.images import variant_tags
+
+        tags = variant_tags(version.tags, record.variant, plain=record.plain)
         moved, unchanged = [], []
-        for tag in version.tags:
+        for tag in tags:
             if client.manifest_digest(repo, tag) == record.digest:
                 unchanged.append(tag)
                 continue
             client.put_manifest(repo, tag, data, media_type)
             moved.append(tag)
-        result = Promoted(record.provider, f"{target.host}/{repo}", record.digest, moved, unchanged)
+        result = Promoted(record.provider, f"{target.host}/{repo}", record.digest, moved, unchanged, record.variant,
+                          tags)
         echo(result.line())
         results.append(result)
     return results
@@ -223,7 +250,8 @@ def write_release(directory: Path, version: Version, promoted: list[Promoted]) -
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / RELEASE_FILE
     data = {"version": version.text, "images": [
-        {"provider": p.provider, "reference": p.reference, "digest": p.digest, "tags": version.tags}
+        {"provider": p.provider, "variant": p.variant, "reference": p.reference, "digest": p.digest,
+         "tags": p.tags or version.tags}
         for p in promoted]}
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path

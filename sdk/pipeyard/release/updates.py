@@ -1,8 +1,16 @@
 """Nightly: which pinned tool versions in provider.yaml have a newer release, and a merge request for them.
 
+Every variant's tools are checked on their own (maven's jdk8 against Debian unstable, its jdk17
+against Debian 12's security archive), so each variant gets its own patch releases proposed.
+
 - **Debian-sourced tools** (`source: debian`, `package:`) are compared with the candidate
-  `apt-cache policy` reports for the base's release (its main, -updates and -security suites), read
-  with a private apt state, so the host's own packages and sources play no part.
+  `apt-cache policy` reports for the tool's suite (`suite:`, else the base's release with its
+  -updates and -security suites), read with a private apt state, so the host's own packages and
+  sources play no part. An exact pin (8u504-ga-1) moves to the archive's newer version of the same
+  package, which carries the line in its name (openjdk-8-*); a release line ("21") keeps its precision.
+- **npm-sourced tools** (`source: npm`) are compared with the npm registry's versions of the same
+  major (node 24.x, npm 11.x): a newer one is pinned with the sha256 of its tarball, per
+  architecture for Node's builds, each download checked against the registry's sha512 integrity.
 - **Download-sourced tools** (`source: download`, `url:`, `sha256:`) are compared with a configurable
   upstream index: pipeyard's JSON index `{"tools": {name: [{version, url, sha256}]}}`, or per tool a
   maven-metadata.xml or a JSON list of versions (the URL then follows the pinned one, and the sha256
@@ -32,6 +40,7 @@ from typing import Any
 import requests
 import yaml
 
+from pipeyard.model import tools as tools_mod
 from pipeyard.model.provider import Provider
 from pipeyard_kit import http, urls
 from pipeyard_kit.errors import ConfigError, ModelError, RemoteError, UsageError
@@ -65,6 +74,50 @@ def is_newer(available: str, pinned: str) -> bool:
     return _nums(same_precision(available, pinned)) > _nums(pinned)
 
 
+def _order(c: str) -> int:
+    # dpkg: ~ sorts before everything, even the end of the part; letters before other characters.
+    if c == "~":
+        return -1
+    if c.isdigit():
+        return 0
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _compare_part(a: str, b: str) -> int:
+    """dpkg's verrevcmp: alternating non-digit and digit runs."""
+    while a or b:
+        first = 0
+        while (a and not a[0].isdigit()) or (b and not b[0].isdigit()):
+            ac = _order(a[0]) if a and not a[0].isdigit() else 0
+            bc = _order(b[0]) if b and not b[0].isdigit() else 0
+            if ac != bc:
+                return ac - bc
+            a, b = a[1:] if a and not a[0].isdigit() else a, b[1:] if b and not b[0].isdigit() else b
+        da = re.match(r"\d*", a).group(0)
+        db = re.match(r"\d*", b).group(0)
+        a, b = a[len(da):], b[len(db):]
+        first = int(da or 0) - int(db or 0)
+        if first:
+            return first
+    return 0
+
+
+def debian_compare(a: str, b: str) -> int:
+    """< 0, 0 or > 0 as Debian version a is older than, equal to or newer than b (dpkg's rules)."""
+    def split(v: str) -> tuple[int, str, str]:
+        epoch, _, rest = v.rpartition(":") if ":" in v else ("0", "", v)
+        upstream, _, revision = rest.rpartition("-") if "-" in rest else (rest, "", "0")
+        return int(epoch or 0), upstream, revision
+
+    ea, ua, ra = split(a)
+    eb, ub, rb = split(b)
+    if ea != eb:
+        return ea - eb
+    return _compare_part(ua, ub) or _compare_part(ra, rb)
+
+
 # -- what was found -------------------------------------------------------------------------------
 @dataclass
 class ToolUpdate:
@@ -75,8 +128,15 @@ class ToolUpdate:
     available: str | None = None  # the new pin, at the pin's precision
     seen: str = ""  # what the archive or index offers, e.g. "nodejs 20.19.2+dfsg-1 (trixie)"
     url: str | None = None
-    sha256: str | None = None
+    sha256: str | dict[str, str] | None = None
     note: str = ""
+    variant: str = ""  # jdk17: the variant whose own tool this is; "" for a shared one
+    key: tuple[str, ...] = ()  # where provider.yaml pins it: ("tools", "maven"), ("variants", "values", "17", ...)
+
+    @property
+    def label(self) -> str:
+        """maven[jdk17]/jdk, npm/yarn: what the report and the merge request call it."""
+        return f"{self.provider}{f'[{self.variant}]' if self.variant else ''}/{self.tool}"
 
     @property
     def newer(self) -> bool:
@@ -99,12 +159,20 @@ class AptCatalog:
         self._cache: dict[str, dict[str, str]] = {}
 
     def source_lines(self, release: str) -> list[str]:
+        """A release (trixie) with its -updates and -security suites; a security suite (bookworm-security)
+        with its release, as image builds take them; any other suite (sid) alone."""
         if self.sources:
             return self.sources
+        from pipeyard.images.base import RELEASES
         from pipeyard.images.debian_mirror import debian_mirror, security_mirror
 
         mirror = debian_mirror(self.mirror)
         keyring = "[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
+        if release.endswith("-security"):
+            return [f"deb {keyring} {mirror} {release.removesuffix('-security')} main",
+                    f"deb {keyring} {security_mirror(mirror)} {release} main"]
+        if release not in RELEASES:
+            return [f"deb {keyring} {mirror} {release} main"]
         return [f"deb {keyring} {mirror} {release} main", f"deb {keyring} {mirror} {release}-updates main",
                 f"deb {keyring} {security_mirror(mirror)} {release}-security main"]
 
@@ -134,6 +202,9 @@ class AptCatalog:
                 "-o", f"Dir::Cache={d / 'cache'}", "-o", "Dir::Etc::PreferencesParts=/nonexistent",
                 "-o", f"Dir::Etc::Preferences={d / 'preferences'}", "-o", "Debug::NoLocking=1",
                 "-o", "APT::Sandbox::User=root", "-o", "Acquire::Languages=none", "-o", "Acquire::Retries=2",
+                # As the image builds read them: the signature is checked, and unstable's 7-day
+                # Valid-Until would fail on a snapshot or lagging mirror.
+                "-o", "Acquire::Check-Valid-Until=false",
             ]
             env = {**os.environ, "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
             update = subprocess.run(["apt-get", *opts, "-q", "update"], capture_output=True, text=True, env=env,
@@ -277,24 +348,102 @@ def _releases_from(doc: Any, tool: str) -> list[Release]:
     return releases
 
 
+# -- the npm registry ---------------------------------------------------------------------------------
+class NpmRegistry:
+    """Package versions and tarballs from the npm registry (or a company proxy of it)."""
+
+    # The registry's abbreviated metadata: versions and dist only, a fraction of the full document.
+    ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"
+
+    def __init__(self, url: str | None = None, *, session: requests.Session | None = None):
+        from pipeyard.images.downloads import auth_headers, npm_registry
+
+        self.url = npm_registry(url)
+        self.session = session or requests.Session()
+        # A company proxy of the registry may want the token the image builds use (PIPEYARD_NPM_TOKEN).
+        self.session.headers.update(auth_headers() or {})
+        self._docs: dict[str, dict[str, Any]] = {}
+
+    def versions(self, package: str) -> dict[str, dict[str, Any]]:
+        if package not in self._docs:
+            url = f"{self.url}/{package.replace('/', '%2f')}"
+            try:
+                r = self.session.get(url, headers={"Accept": self.ACCEPT}, timeout=60)
+            except requests.RequestException as exc:
+                raise RemoteError(f"the npm registry {self.url} is unreachable ({type(exc).__name__})",
+                                  fix="check --npm-registry (PIPEYARD_NPM_REGISTRY) and the network") from None
+            if r.status_code == 404:
+                self._docs[package] = {}  # reported per tool: the registry does not know it
+            elif r.status_code != 200:
+                raise RemoteError(f"the npm registry {self.url} answered {r.status_code} for {package}",
+                                  fix="check --npm-registry (PIPEYARD_NPM_REGISTRY) and PIPEYARD_NPM_TOKEN")
+            else:
+                self._docs[package] = r.json().get("versions") or {}
+        return self._docs[package]
+
+    def sha256(self, package: str, version: str) -> str:
+        """The tarball's sha256, downloaded and checked against the registry's own integrity."""
+        import base64
+
+        dist = (self.versions(package).get(version) or {}).get("dist") or {}
+        url = dist.get("tarball") or ""
+        algo, _, expected = str(dist.get("integrity", "")).partition("-")
+        if not url or algo not in ("sha512", "sha384", "sha256") or not expected:
+            raise RemoteError(f"{package}@{version} has no tarball with an integrity in {self.url}",
+                              fix="pin it by hand, with the sha256 of a tarball you trust")
+        integrity, digest = hashlib.new(algo), hashlib.sha256()
+        try:
+            with self.session.get(url, stream=True, timeout=(10, 300)) as r:
+                if r.status_code != 200:
+                    raise RemoteError(f"{url} answered {r.status_code}", fix="check the registry")
+                for chunk in r.iter_content(1 << 20):
+                    integrity.update(chunk)
+                    digest.update(chunk)
+        except requests.RequestException as exc:
+            raise RemoteError(f"{url} is unreachable ({type(exc).__name__})", fix="check the network") from None
+        if base64.b64encode(integrity.digest()).decode() != expected:
+            from pipeyard_kit.errors import ChecksumError
+
+            raise ChecksumError(f"{package}-{version}.tgz from {self.url}", f"({algo} {expected})", digest.hexdigest())
+        return digest.hexdigest()
+
+
 # -- finding updates --------------------------------------------------------------------------------
-def find_updates(providers: list[Provider], *, apt: AptCatalog, index: UpstreamIndex) -> list[ToolUpdate]:
+def tool_locations(provider: Provider) -> list[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    """(variant, tool, its mapping, where provider.yaml pins it) for every tool: the shared ones, then
+    each variant's own."""
+    found = [("", name, tool, ("tools", name)) for name, tool in sorted(provider.tools.items())]
+    if provider.has_variants:
+        for v in provider.variants:
+            found += [(v.name, name, v.tools[name], ("variants", "values", v.value, "tools", name))
+                      for name in sorted(v.own_tools)]
+    return found
+
+
+def _suite(provider: Provider, tool: dict[str, Any]) -> str:
+    return tool.get("suite") or provider.base.split(":", 1)[1]
+
+
+def find_updates(providers: list[Provider], *, apt: AptCatalog, index: UpstreamIndex,
+                 npm: NpmRegistry | None = None) -> list[ToolUpdate]:
     found: list[ToolUpdate] = []
-    by_release: dict[str, set[str]] = {}
+    by_suite: dict[str, set[str]] = {}
     for p in providers:
-        for tool in p.tools.values():
+        for _v, _name, tool, _key in tool_locations(p):
             if tool.get("source") == "debian" and tool.get("package"):
-                by_release.setdefault(p.base.split(":", 1)[1], set()).add(tool["package"])
-    candidates = {release: apt.candidates(release, sorted(pkgs)) for release, pkgs in sorted(by_release.items())}
+                by_suite.setdefault(_suite(p, tool), set()).add(tool["package"])
+    candidates = {suite: apt.candidates(suite, sorted(pkgs)) for suite, pkgs in sorted(by_suite.items())}
     for p in sorted(providers, key=lambda x: x.name):
-        release = p.base.split(":", 1)[1]
-        for name, tool in sorted(p.tools.items()):
+        for variant, name, tool, key in tool_locations(p):
             pinned = str(tool.get("version", ""))
-            update = ToolUpdate(p.name, name, tool.get("source", ""), pinned)
-            if not NUMERIC.match(pinned):
+            update = ToolUpdate(p.name, name, tool.get("source", ""), pinned, variant=variant, key=key)
+            if tool.get("source") == "debian":
+                suite = _suite(p, tool)
+                _debian(update, tool, suite, candidates.get(suite, {}))
+            elif not NUMERIC.match(pinned) and not tools_mod.is_pinned(tool):
                 update.note = f"skipped: version {pinned!r} is not numeric"
-            elif tool.get("source") == "debian":
-                _debian(update, tool, release, candidates.get(release, {}))
+            elif tool.get("source") == "npm":
+                _npm(update, tool, npm or NpmRegistry())
             elif tool.get("source") == "download":
                 _download(update, tool, index)
             found.append(update)
@@ -306,11 +455,21 @@ def _debian(update: ToolUpdate, tool: dict[str, Any], release: str, candidates: 
     if not package:
         update.note = "skipped: no package"
         return
+    if not tools_mod.is_pinned(tool) and not NUMERIC.match(update.pinned):
+        update.note = f"skipped: version {update.pinned!r} is not numeric"
+        return
     candidate = candidates.get(package)
     if candidate is None:
         update.note = f"not in {release}: package {package} is unknown to apt"
         return
     update.seen = f"{package} {candidate} ({release})"
+    if tools_mod.is_pinned(tool):
+        order = debian_compare(candidate, update.pinned)
+        if order > 0:
+            update.available = candidate
+        elif order < 0:
+            update.note = f"pinned ahead of {release}: the archive has {candidate}"
+        return
     upstream = upstream_part(candidate)
     if upstream is None:
         update.note = f"skipped: cannot read the version of {package} {candidate}"
@@ -319,6 +478,34 @@ def _debian(update: ToolUpdate, tool: dict[str, Any], release: str, candidates: 
         update.available = same_precision(upstream, update.pinned)
     elif _nums(same_precision(upstream, update.pinned)) < _nums(update.pinned):
         update.note = f"pinned ahead of {release}: the archive has {candidate}"
+
+
+def _semver(version: str) -> tuple[int, ...] | None:
+    m = re.match(r"^(\d+)\.(\d+)\.(\d+)\Z", version)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def _npm(update: ToolUpdate, tool: dict[str, Any], registry: NpmRegistry) -> None:
+    """The newest release of the same major (24.x for node 24.22.3): a variant keeps its line."""
+    pinned = _semver(update.pinned)
+    if pinned is None:
+        update.note = f"skipped: version {update.pinned!r} is not an exact release"
+        return
+    arches = sorted(tool["sha256"], key=lambda a: a != "x64") if isinstance(tool.get("sha256"), dict) else [None]
+    package = tools_mod.npm_package(tool, arches[0] or "x64")
+    same_line = [(v, s) for v in registry.versions(package) if (s := _semver(v)) and s[0] == pinned[0]]
+    if not same_line:
+        update.note = f"skipped: {registry.url} lists no {pinned[0]}.x release of {package}"
+        return
+    latest, parts = max(same_line, key=lambda x: x[1])
+    update.seen = f"{package} {latest} (npm registry)"
+    if parts <= pinned:
+        return
+    update.available = latest
+    if arches == [None]:
+        update.sha256 = registry.sha256(package, latest)
+    else:
+        update.sha256 = {a: registry.sha256(tools_mod.npm_package(tool, a), latest) for a in arches}
 
 
 def _download(update: ToolUpdate, tool: dict[str, Any], index: UpstreamIndex) -> None:
@@ -347,8 +534,8 @@ def _download(update: ToolUpdate, tool: dict[str, Any], index: UpstreamIndex) ->
 
 
 def report_lines(updates: list[ToolUpdate]) -> list[str]:
-    rows = [("provider", "tool", "source", "pinned", "available", "status")]
-    rows += [(u.provider, u.tool, u.source, u.pinned, u.seen or "-", u.status) for u in updates]
+    rows = [("provider", "variant", "tool", "source", "pinned", "available", "status")]
+    rows += [(u.provider, u.variant or "-", u.tool, u.source, u.pinned, u.seen or "-", u.status) for u in updates]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     newer = [u for u in updates if u.newer]
@@ -360,45 +547,86 @@ def report_lines(updates: list[ToolUpdate]) -> list[str]:
 _SCALAR = r'("[^"]*"|\'[^\']*\'|[^,}\s#]+)'
 
 
-def edit_tool(text: str, tool: str, fields: dict[str, str], *, where: str = "provider.yaml") -> str:
-    """Set tools.<tool>.<field> values in provider.yaml text, keeping its layout and comments."""
-    lines = text.splitlines(keepends=True)
-    try:
-        start = next(i for i, ln in enumerate(lines) if re.match(r"^tools:\s*(#.*)?$", ln))
-    except StopIteration:
-        raise ModelError(f"{where}: no top-level tools: block", fix="edit the tool versions by hand") from None
-    head = None
-    for i in range(start + 1, len(lines)):
+def _key_line(lines: list[str], key: str, start: int, end: int) -> int | None:
+    """The line in lines[start:end] that opens `key:` at the block's own level (quoted keys too)."""
+    pattern = re.compile(rf"""^(\s*)(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}'):(\s|$)""")
+    level = None
+    for i in range(start, end):
         line = lines[i]
-        if line.strip() and not line[0].isspace():
-            break
-        if re.match(rf"^(\s+){re.escape(tool)}:\s*", line):
-            head = i
-            break
-    if head is None:
-        raise ModelError(f"{where}: tools.{tool} not found", fix="edit the tool versions by hand")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        level = indent if level is None else level
+        m = pattern.match(line)
+        if m and indent == level:
+            return i
+    return None
+
+
+def _block_end(lines: list[str], head: int) -> int:
+    """One past the last line of the block `head` opens (a flow mapping runs until its braces close)."""
     indent = len(lines[head]) - len(lines[head].lstrip())
-    span = [head]
-    if "{" not in lines[head]:
-        for i in range(head + 1, len(lines)):
-            if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) <= indent:
-                break
-            span.append(i)
+    if "{" in lines[head]:
+        depth, i = 0, head
+        while i < len(lines):
+            depth += lines[i].split("#", 1)[0].count("{") - lines[i].split("#", 1)[0].count("}")
+            i += 1
+            if depth <= 0:
+                return i
+        return i
+    i = head + 1
+    while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+        i += 1
+    return i
+
+
+def _flatten(fields: dict[str, Any]) -> dict[str, str]:
+    flat = {}
     for key, value in fields.items():
-        pattern = re.compile(rf"(\b{key}:\s*){_SCALAR}")
+        if isinstance(value, dict):
+            flat.update({str(k): str(v) for k, v in value.items()})
+        else:
+            flat[key] = str(value)
+    return flat
+
+
+def edit_tool(text: str, tool: str | tuple[str, ...], fields: dict[str, Any], *, where: str = "provider.yaml") -> str:
+    """Set a tool's fields in provider.yaml text (tools.<tool>, or the key path of a variant's tool),
+    keeping its layout and comments; a per-architecture sha256 is a mapping of arch -> digest."""
+    key = ("tools", tool) if isinstance(tool, str) else tuple(tool)
+    dotted = ".".join(key)
+    lines = text.splitlines(keepends=True)
+    start, end, head = 0, len(lines), None
+    for part in key:
+        head = _key_line(lines, part, start, end)
+        if head is None:
+            raise ModelError(f"{where}: {dotted} not found", fix="edit the tool versions by hand")
+        # A flow mapping keeps its children on its own line(s).
+        start, end = (head, _block_end(lines, head)) if "{" in lines[head] else (head + 1, _block_end(lines, head))
+    assert head is not None
+    span = range(head, end)
+    for name, value in _flatten(fields).items():
+        pattern = re.compile(rf"(\b{re.escape(name)}:\s*){_SCALAR}")
         for i in span:
             new, n = pattern.subn(lambda m: m.group(1) + json.dumps(value), lines[i], count=1)
             if n:
                 lines[i] = new
                 break
         else:
-            raise ModelError(f"{where}: tools.{tool}.{key} not found", fix="edit the tool versions by hand")
+            raise ModelError(f"{where}: {dotted}.{name} not found", fix="edit the tool versions by hand")
     out = "".join(lines)
     before, after = yaml.safe_load(text), yaml.safe_load(out)
     expected = json.loads(json.dumps(before))
-    expected["tools"][tool].update(fields)
+    node = expected
+    for part in key:
+        node = node[part]
+    for name, value in fields.items():
+        if isinstance(value, dict):
+            node.setdefault(name, {}).update(value)
+        else:
+            node[name] = value
     if after != expected:
-        raise ModelError(f"{where}: editing tools.{tool} in place changed more than {', '.join(fields)}",
+        raise ModelError(f"{where}: editing {dotted} in place changed more than {', '.join(fields)}",
                          fix="edit the tool versions by hand")
     return out
 
@@ -414,10 +642,12 @@ def planned_changes(root: Path, updates: list[ToolUpdate], site: Any) -> dict[st
             continue
         rel = f"providers/{u.provider}/provider.yaml"
         text = edits.get(rel) or (root / rel).read_text(encoding="utf-8")
-        fields = {"version": str(u.available)}
+        fields: dict[str, Any] = {"version": str(u.available)}
         if u.source == "download":
             fields.update({"url": str(u.url), "sha256": str(u.sha256)})
-        edits[rel] = edit_tool(text, u.tool, fields, where=rel)
+        if u.source == "npm":
+            fields["sha256"] = u.sha256
+        edits[rel] = edit_tool(text, u.key or u.tool, fields, where=rel)
     with tempfile.TemporaryDirectory(prefix="pipeyard-updates-") as tmp:
         copy = Path(tmp)
         shutil.copytree(root / "providers", copy / "providers", symlinks=True,
@@ -453,15 +683,15 @@ def gitlab_for(url: str, token: str) -> Any:
 
 
 def mr_title(updates: list[ToolUpdate]) -> str:
-    parts = [f"{u.provider}/{u.tool} {u.pinned} -> {u.available}" for u in updates if u.newer]
+    parts = [f"{u.label} {u.pinned} -> {u.available}" for u in updates if u.newer]
     title = "Update pinned tools: " + ", ".join(parts)
     return title if len(title) <= 200 else title[:197] + "..."
 
 
 def mr_description(updates: list[ToolUpdate], changes: dict[str, str]) -> str:
     lines = ["Pinned tool versions with a newer release, found by the nightly `pipeyard updates`.", "",
-             "| provider | tool | source | pinned | new | seen |", "|---|---|---|---|---|---|"]
-    lines += [f"| {u.provider} | {u.tool} | {u.source} | {u.pinned} | {u.available} | {u.seen} |"
+             "| provider | variant | tool | source | pinned | new | seen |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {u.provider} | {u.variant or '-'} | {u.tool} | {u.source} | {u.pinned} | {u.available} | {u.seen} |"
               for u in updates if u.newer]
     lines += ["", "Files: " + ", ".join(f"`{p}`" for p in changes), "",
               "The build and test jobs of the changed providers run in this merge request's pipeline."]

@@ -13,6 +13,12 @@ with one job drops the `<job>-` part, as it does for `stage`):
     <job>-needs     the jobs whose artifacts this one takes (default: provider.yaml's, optional)
     provider-image  the image of every job (default: the provider image released with them)
 
+A provider with variants (maven's JDKs, npm's Node lines) has one more input, named by
+provider.yaml's variants.input (jdk, node): its value becomes the job variable
+<PREFIX>_<INPUT> (MAVEN_JDK), which the default image names, `maven:1.0.0-jdk$MAVEN_JDK`. GitLab
+expands a job's variables in `image:`, so the choice composes with provider-image: an explicit
+image still wins. A classic include takes the same variable.
+
 A classic include offers what GitLab lets variables do: <PREFIX>_<JOB>_DISABLED=true and
 <PREFIX>_<JOB>_CHANGES=<glob>; rules, needs and image are the extending job's own keys.
 """
@@ -53,8 +59,21 @@ ANY_CHANGE = "**/*"
 
 
 def image_ref(provider: Provider, registry: str, site: Site) -> str:
-    # Pinned to the template release: a template and its image are released together.
-    return f"{registry}/{site.image_of(provider)}:{__version__}"
+    # Pinned to the template release: a template and its image are released together. The variant
+    # comes from the job's variable, so the image follows the jdk/node input or variable.
+    variable = provider.variant_variable()
+    suffix = f"-{provider.variant_input}${variable}" if variable else ""
+    return f"{registry}/{site.image_of(provider)}:{__version__}{suffix}"
+
+
+def variant_input_spec(provider: Provider, site: Site) -> dict[str, Any]:
+    """The input that picks the variant: its values are the site's variants, its default the site's."""
+    offered = site.variants_of(provider)
+    lines = [f"{v.value}{' (end of life: migration only)' if v.eol else ''}" for v in offered]
+    return {"default": site.default_variant(provider).value, "options": [v.value for v in offered],
+            "description": f"Which {provider.variant_input} variant of the image every job runs in ({', '.join(lines)}): "
+                           f"the default image is tagged <version>-{provider.variant_input}<value>, and the jobs see "
+                           f"the value as {provider.variant_variable()}."}
 
 
 def hidden_job_name(provider: Provider, job: Job) -> str:
@@ -124,6 +143,8 @@ def classic_job(provider: Provider, job: Job, site: Site) -> dict[str, Any]:
     data["rules"] = [{"if": f'${disabled} == "true" || ${disabled} == "1"', "when": "never"},
                      *provider_rules(job, [f"${changes}"])]
     variables: dict[str, Any] = {REGISTRY_VAR: site.registry, changes: ANY_CHANGE}
+    if provider.has_variants:
+        variables[provider.variant_variable()] = site.default_variant(provider).value
     # Only the settings the job's own YAML expands need a default here (e.g. artifact
     # paths); the image applies every other default itself, so a project-level CI/CD
     # variable or the extending job can override any of them.
@@ -151,6 +172,8 @@ def component_inputs(provider: Provider, site: Site) -> dict[str, dict[str, Any]
         "tags": {"type": "array", "default": list(site.runner_tags),
                  "description": "Runner tags of every job of this component."},
     }
+    if provider.has_variants:
+        inputs[provider.variant_input] = variant_input_spec(provider, site)
     for job in provider.jobs:
         name = job_name(provider, job)
         inputs[stage_input(provider, job)] = {"default": job.stage, "description": f"Stage of the {job.name} job."}
@@ -194,6 +217,8 @@ def component_job(provider: Provider, job: Job, site: Site) -> dict[str, Any]:
     data["rules"] = [{"if": f'"{inp("enabled")}" != "true"', "when": "never"}, inp("rules"),
                      *provider_rules(job, inp("changes"))]
     variables = {REGISTRY_VAR: "$[[ inputs.registry ]]"}
+    if provider.has_variants:
+        variables[provider.variant_variable()] = f"$[[ inputs.{provider.variant_input} ]]"
     variables.update({s.env: f"$[[ inputs.{s.input} ]]" for s in provider.settings if s.input})
     variables.update(job.extra.get("variables", {}))
     data["variables"] = variables

@@ -15,10 +15,12 @@ import textwrap
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
-from pipeyard.model.provider import Provider, job_control_variable
+from pipeyard.model import tools as tools_mod
+from pipeyard.model.provider import Provider, Variant, job_control_variable
 from pipeyard.model.site import Site
 from pipeyard.release.pipeline import render_self_pipeline
 from pipeyard.render import stamps, workflow
@@ -44,6 +46,8 @@ TEMPLATES_DIR = "pipeline-templates"
 SELF_PIPELINE = ".gitlab-ci.yml"
 README_BEGIN = "<!-- BEGIN GENERATED: settings (make render) -->"
 README_END = "<!-- END GENERATED: settings -->"
+VARIANTS_BEGIN = "<!-- BEGIN GENERATED: variants (make render) -->"
+VARIANTS_END = "<!-- END GENERATED: variants -->"
 TABLE_BEGIN = "<!-- BEGIN GENERATED: providers (make render) -->"
 TABLE_END = "<!-- END GENERATED: providers -->"
 
@@ -69,7 +73,14 @@ def render_component(provider: Provider, site: Site) -> str:
                       for job in provider.jobs})
     return _env().get_template("component.yml.j2").render(
         stamp=stamps.of(provider), provider=provider, version=__version__, site=site, header=header, body=body,
-        image=image_ref(provider, "<registry>", site), secrets=secrets(provider)).rstrip() + "\n"
+        image=_shown_image(provider, site), secrets=secrets(provider)).rstrip() + "\n"
+
+
+def _shown_image(provider: Provider, site: Site) -> str:
+    """The image as the header names it: <registry>/maven:1.0.0-jdk<jdk>."""
+    shown = image_ref(provider, "<registry>", site)
+    variable = provider.variant_variable()
+    return shown.replace(f"${variable}", f"<{provider.variant_input}>") if variable else shown
 
 
 def render_classic(provider: Provider, site: Site) -> str:
@@ -86,14 +97,67 @@ def classic_controls(provider: Provider) -> list[tuple[str, str, str]]:
              job_control_variable(provider.job_prefix, j.name, "changes")) for j in provider.jobs]
 
 
-def render_dockerfile(provider: Provider) -> str:
-    """Every provider image has the same layers; only provider.yaml's data differs."""
-    description = textwrap.wrap(f"pipeyard {provider.name} provider image. {provider.description}", width=100)
+def render_dockerfile(provider: Provider, variant: Variant | None = None) -> str:
+    """Every provider image has the same layers; only provider.yaml's data (and the variant's tools) differ."""
+    variant = variant or provider.default_variant
+    text = f"pipeyard {provider.name} provider image. {provider.description}"
+    if variant.name:
+        text = f"pipeyard {provider.name} provider image, variant {variant.name}. {variant.description or ''}"
+    shared = [n for n in variant.tools if n not in variant.own_tools]
+    downloads = {"shared": _downloads(variant, shared), "variant": _downloads(variant, variant.own_tools)}
+    stages = [{"name": f"{part}-downloads", "folder": part, "tools": tools,
+               "what": "every variant shares" if part == "shared" and variant.name else
+                       (f"of the {variant.name} variant" if variant.name else "")}
+              for part, tools in downloads.items() if tools]
     return _env().get_template("Dockerfile.j2").render(
-        stamp=stamps.of(provider), description=description, name=provider.name, package=provider.package,
-        user=provider.user,
-        release=provider.base.split(":", 1)[1], packages=provider.image.get("packages", []),
-        env=sorted(provider.image.get("env", {}).items()), warm_up=provider.image.get("warm_up"))
+        stamp=stamps.of(provider), description=textwrap.wrap(text.strip(), width=100), name=provider.name,
+        package=provider.package, user=provider.user, release=provider.base.split(":", 1)[1], variant=variant,
+        apt=_apt(provider, variant), download_stages=stages, shared_downloads=bool(downloads["shared"]),
+        variant_downloads=bool(downloads["variant"]), setup=provider.image.get("setup", []),
+        env=sorted(provider.image.get("env", {}).items()), warm_up=provider.image.get("warm_up"),
+        labels=sorted((name, tools_mod.label_version(tool)) for name, tool in variant.tools.items()))
+
+
+def dockerfiles(provider: Provider) -> dict[str, str]:
+    """File name in the provider's folder -> text: `Dockerfile`, and `Dockerfile.<variant>` for every other variant."""
+    return {v.dockerfile: render_dockerfile(provider, v) for v in provider.variants}
+
+
+def _apt(provider: Provider, variant: Variant) -> dict[str, Any]:
+    """The tool stage's apt-get installs: the variant's own Debian tools first, so their Provides already
+    satisfy what the others depend on (maven's `default-jre-headless | java7-runtime-headless` takes the
+    variant's JDK, not Debian's default one), then image.packages and the shared tools. Pinned tools go
+    in as package=version."""
+    debian = {n: t for n, t in variant.tools.items() if t["source"] == "debian"}
+    own = [tools_mod.apt_spec(t) for n, t in sorted(debian.items()) if n in variant.own_tools]
+    rest = [*provider.image.get("packages", []),
+            *(tools_mod.apt_spec(t) for n, t in sorted(debian.items()) if n not in variant.own_tools)]
+    groups = [g for g in (own, list(dict.fromkeys(p for p in rest if p not in own))) if g]
+    suites = sorted({t["suite"] for t in debian.values() if t.get("suite")})
+    sources = []
+    for suite in suites:
+        # A security suite's packages need their release's main archive too.
+        if suite.endswith("-security"):
+            sources += [("$uri", suite.removesuffix("-security")), ("${uri}-security", suite)]
+        else:
+            sources.append(("$uri", suite))
+    sources = list(dict.fromkeys(sources))
+    standins = [{"name": f"pipeyard-{name}-provides", "package": t["package"], "version": t["version"],
+                 "provides": t["provides"]}
+                for name, t in sorted(debian.items()) if t.get("provides")]
+    return {"groups": groups, "packages": [p for g in groups for p in g], "suites": suites, "sources": sources,
+            "pins": [s for _, s in sources], "standins": standins}
+
+
+def _downloads(variant: Variant, names) -> list[dict[str, Any]]:
+    out = []
+    for name in names:
+        tool = variant.tools[name]
+        if tool["source"] != "npm":
+            continue
+        out.append({"name": name, "file": f"{name}.tgz", "into": tool["into"],
+                    "links": sorted(tool.get("links", {}).items())})
+    return out
 
 
 def render_pyproject(provider: Provider) -> str:
@@ -126,15 +190,30 @@ def _between(text: str, begin: str, end: str, body: str) -> str | None:
     return f"{before}{begin}\n{body}\n{end}{rest.split(end, 1)[1]}"
 
 
+def variants_table(provider: Provider, site: Site) -> str:
+    return _env().get_template("variants_table.md.j2").render(
+        provider=provider, default=site.default_variant(provider), image=site.image_of(provider),
+        version=__version__).strip()
+
+
 def provider_readme(provider: Provider, site: Site) -> str:
-    """The provider's README with its settings table regenerated between the markers."""
+    """The provider's README with its settings table (and variants table) regenerated between the markers."""
     path = provider.path / "README.md"
     table = f"{README_BEGIN}\n{settings_table(provider, site)}\n{README_END}"
     if not path.is_file():
-        return f"# {provider.name} provider\n\n{provider.description}\n\n## Configuration\n\n{table}\n"
-    text = path.read_text(encoding="utf-8")
-    return _between(text, README_BEGIN, README_END, settings_table(provider, site)) \
-        or text.rstrip() + f"\n\n## Configuration\n\n{table}\n"
+        text = f"# {provider.name} provider\n\n{provider.description}\n\n## Configuration\n\n{table}\n"
+    else:
+        text = path.read_text(encoding="utf-8")
+        text = _between(text, README_BEGIN, README_END, settings_table(provider, site)) \
+            or text.rstrip() + f"\n\n## Configuration\n\n{table}\n"
+    if not provider.has_variants:
+        return text
+    variants = variants_table(provider, site)
+    replaced = _between(text, VARIANTS_BEGIN, VARIANTS_END, variants)
+    if replaced is not None:
+        return replaced
+    section = f"## Variants\n\n{VARIANTS_BEGIN}\n{variants}\n{VARIANTS_END}\n\n"
+    return text.replace("## Configuration\n", section + "## Configuration\n", 1)
 
 
 def providers_table(providers: list[Provider]) -> str:
@@ -165,7 +244,8 @@ def build_outputs(root: Path, providers: list[Provider], site: Site) -> Outputs:
         templates[f"templates/{p.name}.yml"] = render_component(p, site)
         templates[f"{p.name}.gitlab-ci.yml"] = render_classic(p, site)
         files[str(folder / "README.md")] = provider_readme(p, site)
-        files[str(folder / "Dockerfile")] = render_dockerfile(p)
+        for name, text in dockerfiles(p).items():
+            files[str(folder / name)] = text
         files[str(folder / "pyproject.toml")] = render_pyproject(p)
         files[str(folder / p.package / "provider.json")] = provider_json(p)
     readme = root_readme(root, providers)

@@ -18,10 +18,10 @@ from pipeyard_kit.registry import RegistryClient
 
 
 def moving_immutable_tags(rules: list[dict[str, Any]], client: RegistryClient, project: str,
-                          planned: list[tuple[str, str]], tags: list[str]) -> list[str]:
+                          planned: list[tuple[str, str, list[str]]]) -> list[str]:
     """`repo:tag (now sha256:...)` for every immutable tag that exists and names another digest."""
     moving = []
-    for repo, digest in planned:
+    for repo, digest, tags in planned:
         within = repo[len(project) + 1:] if repo.startswith(f"{project}/") else repo
         for tag in tags:
             if not doublestar.immutable(rules, within, tag):
@@ -35,8 +35,8 @@ def moving_immutable_tags(rules: list[dict[str, Any]], client: RegistryClient, p
 def guard(rules: list[dict[str, Any]], client: RegistryClient, project: str):  # type: ignore[no-untyped-def]
     """A publish guard (publish.images.publish_images) that raises on any immutable tag that would move."""
 
-    def check(planned: list[tuple[str, str]], tags: list[str]) -> None:
-        moving = moving_immutable_tags(rules, client, project, planned, tags)
+    def check(planned: list[tuple[str, str, list[str]]]) -> None:
+        moving = moving_immutable_tags(rules, client, project, planned)
         if moving:
             raise ConfigError(
                 f"Harbor keeps {', '.join(moving)} immutable, and this publish would point "

@@ -18,15 +18,17 @@ from pipeyard_kit.errors import ConfigError, UsageError
 # '.', '_' or '-' between them, 1 to 255 characters.
 PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 # Release tags: latest, stable, v-prefixed versions, and the bare versions `pipeyard release` and
-# `publish` push (1.2.3, 1.2, and majors 1 to 99). Harbor keeps an artifact when ANY of its tags
-# matches (src/lib/selector/selectors/doublestar/selector.go tagSelectMatch), so the pattern must not
-# catch commit-sha tags: `[0-9]*` did (most short shas start with a digit), and "keep the newest 10"
-# then kept nearly everything. A version has a dot, a sha has none; a major has one or two digits,
-# a short sha eight characters.
-RELEASE_TAGS = "{latest,stable,v[0-9]*,[0-9],[0-9][0-9],[0-9]*.[0-9]*}"
-# Only full versions are immutable (1 and 1.2 must move). Harbor refuses a push of an existing
-# immutable tag with 412 whatever its digest, so publishing a changed image under a version that
-# exists is refused up front (publish.immutability): a published version names one image.
+# `publish` push (1.2.3, 1.2, and majors 1 to 99), each also with a variant's suffix (latest-jdk17,
+# 1-jdk17, 1.2.3-jdk17). Harbor keeps an artifact when ANY of its tags matches
+# (src/lib/selector/selectors/doublestar/selector.go tagSelectMatch), so the pattern must not catch
+# commit-sha tags (a91957a8, a91957a8-jdk17): `[0-9]*` did (most short shas start with a digit), and
+# "keep the newest 10" then kept nearly everything. A version has a dot, a sha has none; a major has
+# one or two digits then the end or a '-', a short sha eight characters.
+RELEASE_TAGS = "{latest,latest-*,stable,stable-*,v[0-9]*,[0-9],[0-9][0-9],[0-9]-*,[0-9][0-9]-*,[0-9]*.[0-9]*}"
+# Only full versions are immutable (1 and 1.2 must move, and so must 1-jdk17; the last * takes a
+# variant's suffix, so 1.2.3-jdk17 is immutable). Harbor refuses a push of an existing immutable tag
+# with 412 whatever its digest, so publishing a changed image under a version that exists is refused
+# up front (publish.immutability): a published version names one image.
 IMMUTABLE_TAGS = "{v*,[0-9]*.[0-9]*.[0-9]*}"
 RETENTION_CRON = "0 0 0 * * *"  # daily at midnight; Harbor's cron has 6 fields and seconds must be 0
 GC_CRON = "0 0 0 * * 0"  # weekly, Sunday midnight: what Harbor's "Weekly" means
