@@ -165,8 +165,6 @@ def load(file: Path, registry: str, harbor_url: str | None, out: Path | None, ro
     check_format(b)
     out = out or Path(f"pipeyard-{b.manifest.get('version')}")
     if harbor_url:
-        if "://" not in harbor_url:
-            harbor_url = f"https://{harbor_url}"
         validate_project_name(target.project)
         try:
             root = repo_root()

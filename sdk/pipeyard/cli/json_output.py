@@ -1,8 +1,8 @@
 """`--json`: a command's result as one JSON document on stdout, its progress lines on stderr.
 
-Each document names its schema and version ("schema": "pipeyard.<command>/v1"); a field is added in a
-new minor form without bumping it, and removed or changed only with a new version. The fields are
-documented in the README ("Scripting with --json").
+Each document names its schema and version ("schema": "pipeyard.<command>/v1"). Fields may be added
+within a version; one is removed or changes meaning only under a new version. The README documents
+them ("Scripting with --json").
 """
 
 from __future__ import annotations

@@ -112,8 +112,6 @@ def publish(providers: tuple[str, ...], registry: str | None, harbor_url: str | 
     security = None
     harbor = None
     if harbor_url:
-        if "://" not in harbor_url:
-            harbor_url = f"https://{harbor_url}"
         project = Target.split(registry)[2].split("/")[0] if registry else "pipeyard"
         validate_project_name(project)  # Harbor's own rules, before anything is called
         credentials = from_env("HARBOR", required=True)

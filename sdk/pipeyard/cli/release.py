@@ -231,8 +231,6 @@ def harbor(harbor_url: str, registry: str | None, project: str | None, no_gc: bo
         if not registry:
             raise UsageError("no Harbor project given", fix="pass --project NAME or --registry HOST/PROJECT")
         project = Target.split(registry)[2].split("/")[0]
-    if "://" not in harbor_url:
-        harbor_url = f"https://{harbor_url}"
     client = HarborClient(harbor_url, from_env("HARBOR", required=True))  # type: ignore[arg-type]
     summary = apply_policies(client, project, gc=not no_gc)
     for line in summary.lines():
