@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from pipeyard.model.provider import load_provider, load_providers, missing_skeleton, provider_names
 from pipeyard_kit.errors import ModelError, UsageError
 from tests.fixtures import ROOT, run_cli
-
-
-def _edit(repo: Path, provider: str, change) -> Path:
-    path = repo / "providers" / provider / "provider.yaml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+from tests.model.provider_edits import edit_provider
 
 
 def test_every_provider_loads_and_names_its_folder():
@@ -49,7 +39,7 @@ def test_every_provider_loads_and_names_its_folder():
     (lambda d: d["image"].update(warm_up={"dirs": ["/var/cache/x"]}), "image.warm_up: missing required key 'run'"),
 ])
 def test_malformed_provider_yaml_gets_one_clear_message(scratch_repo, change, expected):
-    path = _edit(scratch_repo, "maven", change)
+    path = edit_provider(scratch_repo, "maven", change)
     with pytest.raises(ModelError) as err:
         load_provider(scratch_repo, "maven")
     message = err.value.render()
@@ -73,7 +63,7 @@ def test_unknown_provider_lists_the_known_ones():
 
 
 def test_make_check_fails_on_a_wrong_file_with_one_message_and_no_traceback(scratch_repo):
-    _edit(scratch_repo, "sonar", lambda d: d["jobs"]["scan"].update(stage="Test Stage"))
+    edit_provider(scratch_repo, "sonar", lambda d: d["jobs"]["scan"].update(stage="Test Stage"))
     out = run_cli("pipeyard", "check", cwd=scratch_repo)
     assert out.returncode == 1
     assert "providers/sonar/provider.yaml: jobs.scan.stage: 'Test Stage' does not match" in out.stderr

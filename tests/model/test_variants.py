@@ -3,10 +3,7 @@ a mistake gets one message naming the file, the key and the fix."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from pipeyard.images.build import select_variants
 from pipeyard.model import tools
@@ -14,14 +11,7 @@ from pipeyard.model.provider import load_provider, load_providers
 from pipeyard.model.site import Site, load_site
 from pipeyard_kit.errors import ModelError, UsageError
 from tests.fixtures import ROOT
-
-
-def _edit(repo: Path, provider: str, change) -> Path:
-    path = repo / "providers" / provider / "provider.yaml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+from tests.model.provider_edits import edit_provider
 
 
 def test_maven_and_npm_declare_the_issues_toolchains():
@@ -72,7 +62,7 @@ def test_variants_are_found_by_name_or_value_and_each_has_its_dockerfile():
      "tools.maven: a package from another suite or standing in for others must be pinned"),
 ])
 def test_bad_variants_get_one_clear_message(scratch_repo, change, expected):
-    path = _edit(scratch_repo, "maven", change)
+    path = edit_provider(scratch_repo, "maven", change)
     with pytest.raises(ModelError) as err:
         load_provider(scratch_repo, "maven")
     assert str(path) in err.value.render() and expected in err.value.render()
@@ -82,7 +72,7 @@ def test_an_npm_tool_per_architecture_needs_a_digest_per_architecture(scratch_re
     def one_digest(d):
         d["variants"]["values"]["24"]["tools"]["node"]["sha256"] = "0" * 64
 
-    _edit(scratch_repo, "npm", one_digest)
+    edit_provider(scratch_repo, "npm", one_digest)
     with pytest.raises(ModelError, match=r"names \{arch\} takes one sha256 per architecture"):
         load_provider(scratch_repo, "npm")
 

@@ -179,18 +179,11 @@ def _current() -> _Watch | None:
 def time_limit(seconds: float | None) -> Iterator[_Watch | None]:
     """Every request this thread makes inside the block ends by `seconds` from now (or by an enclosing
     limit, if that is sooner); None adds no limit of its own."""
-    parent = _current()
     if seconds is None:
-        yield parent
+        yield _current()
         return
-    watch = _Watch(seconds, parent)
-    _LOCAL.watch = watch
-    _WATCHDOG.add(watch)
-    try:
+    with _request_watch(seconds) as watch:
         yield watch
-    finally:
-        watch.close()
-        _LOCAL.watch = parent
 
 
 @contextmanager
