@@ -288,13 +288,14 @@ TWO_LOCKS = {**PACKAGE, "pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package-l
 def _pm(step: tuple[str, ...]) -> list[Case]:
     """The bad project folders and settings every step refuses before it runs anything."""
     argv = ("package-manager", *step)
+    on = " ".join(step)
     return [
-        Case("no package.json", argv, 1, ("package.json", "project's folder"), inprocess=False),
-        Case("a package.json that is not JSON", argv, 1, ("package.json", "fix"),
+        Case(f"{on}: no package.json", argv, 1, ("package.json", "project's folder"), inprocess=False),
+        Case(f"{on}: a package.json that is not JSON", argv, 1, ("package.json", "fix"),
              files={"package.json": '{"name": "@corp/app",'}, inprocess=False),
-        Case("two lockfiles and NPM_PACKAGE_MANAGER=auto", argv, 1, ("NPM_PACKAGE_MANAGER", "pnpm-lock.yaml"),
+        Case(f"{on}: two lockfiles and NPM_PACKAGE_MANAGER=auto", argv, 1, ("NPM_PACKAGE_MANAGER", "pnpm-lock.yaml"),
              files=TWO_LOCKS, inprocess=False),
-        Case("NPM_PACKAGE_MANAGER naming another tool", argv, 1, ("NPM_PACKAGE_MANAGER", "auto, npm, yarn, pnpm"),
+        Case(f"{on}: NPM_PACKAGE_MANAGER naming another tool", argv, 1, ("NPM_PACKAGE_MANAGER", "auto, npm, yarn, pnpm"),
              env={"NPM_PACKAGE_MANAGER": "bower"}, files=PACKAGE, inprocess=False),
     ]
 
