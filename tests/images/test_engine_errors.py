@@ -59,3 +59,24 @@ def test_an_unknown_provider_and_a_bad_tag_are_usage_errors(tmp_path: Path) -> N
     assert out.returncode == 2 and "unknown provider 'no-such-provider'" in out.stderr
     out = run_cli("pipeyard", "build", "maven", "--tag", "-bad:tag", env=env)
     assert out.returncode == 2 and "'--tag': '-bad:tag' is not a valid image tag" in out.stderr
+
+
+@pytest.mark.images
+def test_an_engine_opened_inside_another_shares_its_podman_service(eng) -> None:
+    """A command run in-process while the session's engine is open (a test, the demo) must not start a
+    second service on the same per-process socket and remove it on its way out."""
+    from pipeyard.images.containers import engine
+
+    if not eng.own_podman:
+        pytest.skip("the engine here is not a podman service pipeyard started")
+    with engine() as inner:
+        assert inner.url == eng.url and inner.client.ping()
+    socket = Path(eng.url.removeprefix("unix://"))
+    assert socket.exists(), "the inner engine removed the session's socket"
+    import docker
+
+    fresh = docker.DockerClient(base_url=eng.url)  # a new connection, not a pooled one
+    try:
+        assert fresh.ping()
+    finally:
+        fresh.close()

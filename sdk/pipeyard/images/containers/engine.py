@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -106,9 +107,7 @@ def engine(root: Path | str | None = None, *, env: Mapping[str, str] | None = No
             fix="install podman (apt-get install podman runc), or start a Docker Engine and set DOCKER_HOST "
                 "to its socket (e.g. DOCKER_HOST=unix:///var/run/docker.sock)",
         )
-    service = PodmanService(config, podman)
-    service.start()
-    try:
+    with _shared_service(config, podman) as service:
         try:
             client = _client(service.url)
         except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
@@ -116,5 +115,30 @@ def engine(root: Path | str | None = None, *, env: Mapping[str, str] | None = No
                               fix=f"see {service.log_path}") from None
         with closing(client):
             yield Engine(client, service.url, "podman", config, service)
+
+
+# One podman service per process and image store: its socket is named after the process, so a second
+# service started beside the first (a command run in-process while a session's engine is open) would
+# take over that socket and remove it on exit, under the first one's clients.
+_SERVICES: dict[Path, list] = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+@contextmanager
+def _shared_service(config: PodmanConfig, podman: str) -> Iterator[PodmanService]:
+    key = Path(config.root)
+    with _SERVICES_LOCK:
+        entry = _SERVICES.get(key)
+        if entry is None:
+            service = PodmanService(config, podman)
+            service.start()
+            entry = _SERVICES[key] = [service, 0]
+        entry[1] += 1
+    try:
+        yield entry[0]
     finally:
-        service.stop()
+        with _SERVICES_LOCK:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _SERVICES[key]
+                entry[0].stop()
