@@ -183,7 +183,7 @@ def test_custom_ca_certs_at_job_start_as_a_non_root_user(eng, built, name: str, 
               environment={"CUSTOM_CA_CERTS": pem}, user="123456:0")
     assert out.exit_code == 0, out.output
     assert "export SSL_CERT_FILE=/home/pipeyard/.cache/pipeyard/ca/ca-bundle.pem" in out.stdout
-    assert "export NODE_EXTRA_CA_CERTS=/home/pipeyard/.cache/pipeyard/ca/custom-ca.pem" in out.stdout
+    assert "export NODE_EXTRA_CA_CERTS=/home/pipeyard/.cache/pipeyard/ca/ca-bundle.pem" in out.stdout
     bad = run(eng, built, name, "/opt/pipeyard/bin/python3", "-m", "pipeyard_kit.trust",
               environment={"CUSTOM_CA_CERTS": "/no/such.pem"})
     assert bad.exit_code == 1 and bad.stderr.startswith("error: CUSTOM_CA_CERTS='/no/such.pem'")

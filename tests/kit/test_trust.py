@@ -51,7 +51,7 @@ def test_pem_text_is_added_to_a_user_bundle_and_exported(tmp_path: Path, certs, 
     assert text.count("BEGIN CERTIFICATE") == system_bundle.read_text().count("BEGIN CERTIFICATE") + 2
     assert bundle.custom_path.read_text().count("BEGIN CERTIFICATE") == 2
     assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == env["CURL_CA_BUNDLE"] == str(bundle.path)
-    assert env["NODE_EXTRA_CA_CERTS"] == str(bundle.custom_path)
+    assert env["NODE_EXTRA_CA_CERTS"] == str(bundle.path)  # the site CA in the system bundle too
     # The bundle is one OpenSSL actually loads, custom CAs included.
     ctx = ssl.create_default_context(cafile=str(bundle.path))
     names = {dict(x[0] for x in c["subject"]).get("commonName") for c in ctx.get_ca_certs()}

@@ -174,7 +174,7 @@ def test_cli_publish_json_is_one_document_on_stdout(registry: LocalRegistry, cli
     assert doc["schema"] == "pipeyard.publish/v1" and doc["registry"] == f"{registry.address}/pipeyard"
     [image] = doc["images"]
     assert image["name"] == "maven" and image["reference"] == f"{registry.address}/pipeyard/maven"
-    assert sorted(image["tags"]) == ["1", __version__, "c0ffee01"] and image["digest"].startswith("sha256:")
+    assert {"1", __version__, "c0ffee01"} <= set(image["tags"]) and image["digest"].startswith("sha256:")
     assert image["uploaded"] >= 2 and image["uploaded_bytes"] > 0 and image["size"] > 0
     assert "blobs uploaded" in err
     tag = requests.head(f"{registry.url}/v2/pipeyard/maven/manifests/{__version__}", timeout=5, headers={

@@ -1,9 +1,9 @@
 """The generated build and test jobs, for real, in the mode a Kubernetes runner allows.
 
-`build-npm` runs in gitlab-ci-local (the shell executor stands in for the job's builder image): its
+`build-npm-node24` (npm's default variant) runs in gitlab-ci-local (the shell executor stands in for the job's builder image): its
 script starts a Podman service inside the job and builds through the Docker API, with the pipeline's
 own STORAGE_DRIVER=vfs, BUILDAH_ISOLATION=chroot and BUILDAH_LAYERS=false, then pushes by digest to a
-per-pipeline tag in a registry. `test-npm`'s script then runs inside the pushed image, pulled from that
+per-pipeline tag in a registry. `test-npm-node24`'s script then runs inside the pushed image, pulled from that
 registry, with no entrypoint and as the image's user, as GitLab's Kubernetes executor runs it.
 
 Minutes, not seconds: vfs copies every layer. Marked `images`.
@@ -27,6 +27,7 @@ from pipeyard.cli.main import COMMANDS
 from pipeyard.demo.localci import gitlab_ci_local
 from pipeyard.images.containers import podman_config
 from pipeyard.images.containers.registry_server import LocalRegistry
+from pipeyard.model.provider import load_provider
 from pipeyard_kit.registry import RegistryClient
 from tests.fixtures import ROOT, VENV_BIN, free_port
 
@@ -35,6 +36,8 @@ from .conftest import stage_repo
 pytestmark = pytest.mark.images
 
 BASE = "localhost/pipeyard/debian:trixie"
+# npm's default variant: its build and test jobs and its digest record are named after it (npm-node24).
+IMAGE = f"npm{load_provider(ROOT, 'npm').default_variant.suffix}"
 ISOLATION_NEEDED = ("pipeyard build ignored BUILDAH_ISOLATION=chroot: Podman's Docker-compatible build endpoint "
                     "always isolates RUN steps with runc (OCI), which an unprivileged pod does not allow; "
                     "pipeyard.images.build.run_build must call Podman's /libpod/build with isolation and layers")
@@ -133,7 +136,7 @@ def built(tmp_path_factory, vfs_root: Path, registry: LocalRegistry, pipeline_te
     watcher = RunWatcher(vfs_root)
     watcher.start()
     started = time.monotonic()
-    cmd = [str(gitlab_ci_local(ROOT)), "build-npm", "--force-shell-executor", "--no-color",
+    cmd = [str(gitlab_ci_local(ROOT)), f"build-{IMAGE}", "--force-shell-executor", "--no-color",
            "--variable", f"PIPEYARD_REGISTRY={registry.address}/pipeyard"]
     job = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=3000)
     watcher.done.set()
@@ -149,13 +152,13 @@ def test_the_build_job_builds_and_pushes_in_kubernetes_mode(built, registry: Loc
     assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
     log = job.stdout
     assert "pipeyard build npm" in log and "pipeyard release push npm" in log
-    record = json.loads((built["repo"] / ".pipeyard-ci" / "npm.json").read_text())
+    record = json.loads((built["repo"] / ".pipeyard-ci" / f"{IMAGE}.json").read_text())
     assert record["repository"] == "pipeyard/npm" and record["tag"].startswith("ci-")
     client = RegistryClient(registry.address, scheme="http")
     assert client.manifest_digest("pipeyard/npm", record["tag"]) == record["digest"]
     # The job's own store: vfs (no overlay mounts), as the pipeline's STORAGE_DRIVER says.
     assert built["vfs_layers"] > 1 and built["overlay_images"] == []
-    print(f"build-npm took {built['seconds']:.0f} s; RUN steps ran with {sorted(built['runtimes'])}")
+    print(f"build-{IMAGE} took {built['seconds']:.0f} s; RUN steps ran with {sorted(built['runtimes'])}")
 
 
 def test_the_build_ran_run_steps_with_chroot_isolation(built):
@@ -167,7 +170,7 @@ def test_the_build_ran_run_steps_with_chroot_isolation(built):
 
 def _test_job(repo: Path, registry: LocalRegistry, record: dict, vfs_root: Path, user: str | None = None):
     doc = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
-    job = doc["test-npm"]
+    job = doc[f"test-{IMAGE}"]
     assert job["image"]["entrypoint"] == [""]
     image = job["image"]["name"].replace("$PIPEYARD_REGISTRY", f"{registry.address}/pipeyard") \
         .replace("ci-$CI_PIPELINE_ID", record["tag"])
@@ -192,7 +195,7 @@ def _test_job(repo: Path, registry: LocalRegistry, record: dict, vfs_root: Path,
 
 def test_the_test_job_passes_inside_the_pushed_image(built, registry: LocalRegistry, vfs_root: Path):
     assert built["job"].returncode == 0
-    record = json.loads((built["repo"] / ".pipeyard-ci" / "npm.json").read_text())
+    record = json.loads((built["repo"] / ".pipeyard-ci" / f"{IMAGE}.json").read_text())
     out = _test_job(built["repo"], registry, record, vfs_root)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "as uid 10001" in out.stdout
@@ -202,7 +205,7 @@ def test_the_test_job_passes_inside_the_pushed_image(built, registry: LocalRegis
 
 def test_the_test_job_fails_an_image_that_runs_as_root(built, registry: LocalRegistry, vfs_root: Path):
     assert built["job"].returncode == 0
-    record = json.loads((built["repo"] / ".pipeyard-ci" / "npm.json").read_text())
+    record = json.loads((built["repo"] / ".pipeyard-ci" / f"{IMAGE}.json").read_text())
     out = _test_job(built["repo"], registry, record, vfs_root, user="0")
     assert out.returncode != 0
     assert "the image runs as root" in out.stderr

@@ -68,7 +68,9 @@ def test_custom_ca_becomes_node_extra_ca_certs(tmp_path):
     cert, _key = self_signed(tmp_path / "project" / "certs")
     result = npm.configure(env_for(tmp_path, CUSTOM_CA_CERTS="certs"))  # a folder, relative to the project
     found = dict(e.split("=", 1) for e in exports(result.state_file))
-    assert Path(found["NODE_EXTRA_CA_CERTS"]).read_text().split() == cert.read_text().split()
+    # The whole bundle: the custom certificate after the system's (which holds the site's CA).
+    bundle = Path(found["NODE_EXTRA_CA_CERTS"]).read_text()
+    assert bundle.rstrip().endswith(cert.read_text().strip())
     assert "1 custom CA certificate(s)" in result.summary
 
 

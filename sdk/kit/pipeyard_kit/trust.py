@@ -14,9 +14,9 @@ tools at it. Call it first thing in a provider CLI, before any TLS connection:
 
 CUSTOM_CA_CERTS holds PEM text (one or more certificates; a GitLab "File" variable
 or literal "\\n" escapes work too) or the path of a PEM file or of a folder of
-*.crt/*.pem files. Exported: SSL_CERT_FILE, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE
-(OpenSSL, Python requests, curl) point at the full bundle; NODE_EXTRA_CA_CERTS
-(Node adds them to its own roots) at the custom certificates alone. Calling it
+*.crt/*.pem files. Exported: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and
+NODE_EXTRA_CA_CERTS (OpenSSL, Python requests, curl; Node adds them to its own roots)
+point at the full bundle: the system's, with the site's CA, plus the custom ones. Calling it
 again is cheap and gives the same files. Shell wrappers can use
 `eval "$(/opt/pipeyard/bin/python3 -m pipeyard_kit.trust)"`.
 """
@@ -154,7 +154,9 @@ def install_custom_ca(env: MutableMapping[str, str] | None = None, *, export: bo
         "SSL_CERT_FILE": str(bundle_path),
         "REQUESTS_CA_BUNDLE": str(bundle_path),
         "CURL_CA_BUNDLE": str(bundle_path),
-        "NODE_EXTRA_CA_CERTS": str(custom_path),
+        # Node adds these to the roots built into it; the whole bundle keeps the site's CA, which an
+        # official Node build does not find in the system store.
+        "NODE_EXTRA_CA_CERTS": str(bundle_path),
     }
     if export:
         target_env.update(exports)
