@@ -172,8 +172,11 @@ def _test_job(repo: Path, registry: LocalRegistry, record: dict, vfs_root: Path,
     doc = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     job = doc[f"test-{IMAGE}"]
     assert job["image"]["entrypoint"] == [""]
+    # The record's tag is ci-<pipeline id>-<variant>; the job names its image the same way.
+    pipeline_id = record["tag"].removeprefix("ci-").split("-", 1)[0]
     image = job["image"]["name"].replace("$PIPEYARD_REGISTRY", f"{registry.address}/pipeyard") \
-        .replace("ci-$CI_PIPELINE_ID", record["tag"])
+        .replace("$CI_PIPELINE_ID", pipeline_id)
+    assert image.endswith(f":{record['tag']}"), image
     conf = vfs_root.parent / "registries.conf"
     conf.write_text(f'unqualified-search-registries = []\n[[registry]]\nlocation = "{registry.address}"\n'
                     "insecure = true\n")
@@ -183,7 +186,6 @@ def _test_job(repo: Path, registry: LocalRegistry, record: dict, vfs_root: Path,
     env = _env_for(node, CONTAINERS_REGISTRIES_CONF=str(conf))
     pull = _run(["podman", "pull", "--quiet", image], env)
     assert pull.returncode == 0, pull.stderr
-    pipeline_id = record["tag"].removeprefix("ci-")
     cmd = ["podman", "run", "--rm", "--network", "host", "--entrypoint", "", "-v",
            f"{repo}:/builds/platform/pipeyard:ro", "-w", "/builds/platform/pipeyard",
            "-e", f"PIPEYARD_REGISTRY={registry.address}/pipeyard", "-e", f"CI_PIPELINE_ID={pipeline_id}"]
