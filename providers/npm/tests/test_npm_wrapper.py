@@ -53,7 +53,9 @@ def test_first_call_configures_then_runs_npm_with_the_provider_environment(job):
     userconfig = Path(call["NPM_CONFIG_USERCONFIG"][0])
     assert userconfig.parent.parent == job.state / "npm"
     assert "registry=https://npm.example.com/repository/npm-group/" in userconfig.read_text()
-    assert call["NODE_EXTRA_CA_CERTS"] == [""]
+    # No CUSTOM_CA_CERTS: the wrapper adds nothing of its own; in the image, the image's setting (the
+    # system bundle, for Node's own builds) stays as it was.
+    assert call["NODE_EXTRA_CA_CERTS"] in ([""], ["/etc/ssl/certs/ca-certificates.crt"])
 
 
 def test_current_configuration_and_nested_calls_cost_no_configurator_run(job):
