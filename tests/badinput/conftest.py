@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,4 +68,39 @@ def checkout(tmp_path_factory) -> Path:
 def context(tmp_path: Path, fault_servers: dict[str, str], planted: dict[str, str], checkout: Path) -> Context:
     work = tmp_path / "work"
     work.mkdir()
+    WORK_DIRS.append(work)
     return Context(work=work, servers={**fault_servers, "checkout": str(checkout)}, planted=planted)
+
+
+# Every case's work folder (its HOME is inside), for the check that no case left a process behind.
+WORK_DIRS: list[Path] = []
+
+
+def _left_running(folders: list[Path]) -> list[tuple[int, str]]:
+    """Processes whose command line or environment points into a case's folder: a case that wrongly went
+    on to start the embedded registry or a podman service, and left it behind."""
+    marks = [str(f).encode() for f in folders]
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if any(m in environ or m in cmdline.encode() for m in marks):
+            found.append((int(proc.name), cmdline.strip()))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """Every case fails before it starts anything; one that started a server anyway (a registry on the
+    embedded port, once, which then answered for every later `make demo`) fails the suite here."""
+    yield
+    leftovers = _left_running(WORK_DIRS)
+    for pid, _ in leftovers:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    assert not leftovers, f"bad-input cases left processes running: {leftovers}"
