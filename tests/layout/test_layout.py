@@ -112,3 +112,19 @@ def test_a_planted_climbing_import_breaks_its_contract(house: Path, module: str,
     assert result.returncode == 1, result.stdout
     assert f"{broken} BROKEN" in result.stdout
     assert module.split("/")[0] in result.stdout
+
+
+def test_a_providers_tests_reach_the_platform_only_through_the_shared_tests():
+    """import-linter sees packages, not a provider's tests folder (no package): so this reads them. The
+    platform's pieces a provider's tests need (a registry, the Maven mirror, chart files) come through
+    tests/ (fixtures.py, servers/), and the provider folder stays the kit's and its own."""
+    import ast
+
+    climbing = []
+    for path in sorted(ROOT.glob("providers/*/tests/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            climbing += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names
+                         if n == "pipeyard" or n.startswith("pipeyard.")]
+    assert climbing == []

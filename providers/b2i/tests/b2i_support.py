@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.images.containers.registry_server import LocalRegistry, write_htpasswd
 from tests.b2i import standins
 from tests.fixtures import free_port
+from tests.servers.registry import LocalRegistry, write_htpasswd
 from tests.servers.runner import make_runner
 
 USER, PASSWORD = "robot$apps+ci", "Robot-Secret-" + "7d1f"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from gitlab_mr_api import GitLabApi
 
-from pipeyard.charts.scaffold import ChartSpec, argocd_files, chart_files, kustomization
 from tests.fixtures import run_cli
+from tests.servers.config_repo import chart_init_files
 from tests.servers.git_http import GitHttpServer
 
 TOKEN = "glpat-config-repo-Secret-9f3c"
@@ -32,22 +32,11 @@ def gitops_bump(*args: str, env: dict[str, str]):
     return run_cli("python", "-m", "pipeyard_gitops.cli", *args, env={**clean_env(), **env})
 
 
-def seed_files(url: str, apps: tuple[str, ...] = ("orders",), *, tag: str = "1.4.0", **spec: Any) -> dict[str, str]:
-    """The files `pipeyard chart init APP --image harbor.example.com/shop/APP:TAG` writes, for each app."""
-    files: dict[str, str] = {}
-    for app in apps:
-        chart = ChartSpec(app=app, image=f"harbor.example.com/shop/{app}", repo_url=url, tag=tag, **spec)
-        files.update(chart_files(chart))
-        for rel, text in argocd_files(chart, Path("/nonexistent")).items():
-            # Several apps share each folder's kustomization.yaml, as chart init run once per app leaves it.
-            files[rel] = kustomization(files[rel], f"{app}.yaml") if rel.endswith("/kustomization.yaml") \
-                and rel in files else text
-    return files
 
 
 def seed(server: GitHttpServer, name: str = "config", apps: tuple[str, ...] = ("orders",), **spec: Any) -> str:
     """A config repository as a platform team sets it up: main, and deploy/prod for the protected environment."""
-    server.create_repo(name, seed_files(server.url(name), apps, **spec), branches=("deploy/prod",))
+    server.create_repo(name, chart_init_files(server.url(name), apps, **spec), branches=("deploy/prod",))
     return server.url(name)
 
 

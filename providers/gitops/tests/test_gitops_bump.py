@@ -19,7 +19,6 @@ from gitops_support import (
     TOKEN,
     clean_env,
     gitops_bump,
-    seed_files,
 )
 
 from pipeyard_gitops import bump as bump_mod
@@ -27,6 +26,7 @@ from pipeyard_gitops.bump import BumpRequest
 from pipeyard_kit.errors import RemoteError
 from pipeyard_kit.refs import parse_image
 from tests.fixtures import ROOT, free_port
+from tests.servers.config_repo import chart_init_files
 from tests.servers.git_http import GitHttpServer, git
 
 VALUES_DEV = "apps/orders/values-dev.yaml"
@@ -80,7 +80,7 @@ def test_two_concurrent_bumps_both_land(tmp_path, job_env):
     (tmp_path / "race").mkdir()
     server = GitHttpServer(tmp_path / "race", token=TOKEN, hold_pushes_until_fetches=2).start()
     try:
-        server.create_repo("config", seed_files(server.url("config")))
+        server.create_repo("config", chart_init_files(server.url("config")))
         env = {**clean_env(), **job_env, "GITOPS_REPO_URL": server.url("config")}
         exe = [sys.executable, "-m", "pipeyard_gitops.cli"]
         procs = [subprocess.Popen(exe, env={**os.environ, **env, "GITOPS_ENVIRONMENT": e,

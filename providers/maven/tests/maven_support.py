@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeyard.demo.maven_repo import DEBIAN_REPO, MavenRepoServer
+from tests.servers.maven_mirror import DEBIAN_REPO, MavenRepoServer
 from tests.servers.runner import ROOT
 from tests.servers.toolwrap import runner_fixtures, skip_tests_using
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from maven_support import PASSWORD, USER, copy_example, job_env
 
-from pipeyard.demo.maven_repo import MavenRepoServer
+from tests.servers.maven_mirror import MavenRepoServer
 from tests.servers.runner import output
 from tests.servers.tls import self_signed, server_context
 

@@ -25,31 +25,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")
-def sonar_image() -> str:
-    given = os.environ.get("PIPEYARD_TEST_IMAGE_SONAR")
-    if given:
-        return given
-    from rich.console import Console
-
-    from pipeyard.images.base import bootstrap
-    from pipeyard.images.build import BuildRequest, build_images
-    from pipeyard.images.containers import engine
-    from pipeyard.model.provider import load_providers
-    from pipeyard.model.site import load_site
-    from pipeyard_kit.errors import RemoteError
-
-    console = Console(stderr=True, force_terminal=False, soft_wrap=True)
-    try:
-        with engine() as eng:
-            providers = load_providers(ROOT, ["sonar"])
-            bootstrap(eng, providers[0].base.split(":")[1], console=console)
-            site = load_site(ROOT / "pipeyard.site.yaml", load_providers(ROOT))
-            [result] = build_images(eng, BuildRequest(root=ROOT, providers=providers, site=site), console=console)
-            return result.ref
-    except RemoteError as exc:
-        if "no container engine API" in str(exc):
-            pytest.skip(f"no container runtime can be started here: {exc}")
-        raise
+def sonar_image(request) -> str:
+    """PIPEYARD_TEST_IMAGE_SONAR, else the image built once per session (tests/fixtures.py provider_image)."""
+    return os.environ.get("PIPEYARD_TEST_IMAGE_SONAR") or request.getfixturevalue("provider_image")("sonar")
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +101,7 @@ def test_an_old_server_gets_the_cli_from_the_mirror_on_the_images_jre(sonar, son
 
 def test_a_maven_project_uses_the_images_maven_and_the_nexus_plugin(sonar, sonar_image: str, standins: Path,
                                                                     tmp_path: Path) -> None:
-    from pipeyard.demo.maven_repo import DEBIAN_REPO, MavenRepoServer
+    from tests.servers.maven_mirror import DEBIAN_REPO, MavenRepoServer
 
     if not (DEBIAN_REPO / "org/apache/maven/maven-plugin-api").is_dir():
         pytest.skip("Debian's Maven repository is missing: run `make setup`")

@@ -178,7 +178,7 @@ def test_a_missing_zip_on_the_mirror_is_one_clear_error(sonar, mirror, tmp_path)
 # -- the sonar-maven-plugin through Nexus --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def nexus(work: Path):
-    from pipeyard.demo.maven_repo import DEBIAN_REPO, MavenRepoServer
+    from tests.servers.maven_mirror import DEBIAN_REPO, MavenRepoServer
 
     if not (DEBIAN_REPO / "org/apache/maven/maven-plugin-api").is_dir():
         pytest.skip("Debian's Maven repository is missing: run `make setup`")
