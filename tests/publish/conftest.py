@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,19 @@ def harbor(registry: LocalRegistry) -> Iterator[FakeHarbor]:
 @pytest.fixture
 def store() -> FakeDockerClient:
     return FakeDockerClient()
+
+
+@pytest.fixture
+def cli_store(monkeypatch: pytest.MonkeyPatch, store: FakeDockerClient) -> FakeDockerClient:
+    """The CLI's local image store is `store`, a fake one (no container engine needed)."""
+    from pipeyard.cli import publish as publish_cmd
+
+    @contextmanager
+    def fake_client() -> Iterator[FakeDockerClient]:
+        yield store
+
+    monkeypatch.setattr(publish_cmd, "docker_client", fake_client)
+    return store
 
 
 @pytest.fixture

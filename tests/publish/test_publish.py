@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
-from pipeyard.cli import publish as publish_cmd
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.model.provider import load_provider, provider_names
 from pipeyard.publish import images as pub
@@ -47,16 +44,6 @@ def tags_of(reg_url: str, repo: str) -> list[str]:
     return sorted(t for t in tags if not t.startswith("sha256-"))
 
 
-@pytest.fixture
-def cli_store(monkeypatch: pytest.MonkeyPatch, store: FakeDockerClient) -> FakeDockerClient:
-    """The CLI's local image store is the fake one (no container engine needed)."""
-
-    @contextmanager
-    def fake_client() -> Iterator[FakeDockerClient]:
-        yield store
-
-    monkeypatch.setattr(publish_cmd, "docker_client", fake_client)
-    return store
 
 
 # -- tags ------------------------------------------------------------------------------------------

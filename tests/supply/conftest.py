@@ -13,9 +13,8 @@ import pytest
 
 from pipeyard.b2i.spec import Agent
 from pipeyard.images.containers.registry_server import LocalRegistry
-from pipeyard.publish.archive import LayerCache
 from pipeyard.supply.keys import load_signing_key
-from tests.publish.conftest import new_registry
+from tests.publish.conftest import cache, cli_store, new_registry, registry  # noqa: F401 (fixtures)
 from tests.publish.imagefactory import FakeDockerClient, noise
 from tests.servers import loopback
 
@@ -57,21 +56,11 @@ def key(keypair: tuple[Path, Path]):
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[LocalRegistry]:
-    with new_registry(tmp_path / "registry") as reg:
-        yield reg
-
-
-@pytest.fixture
 def site_registry(tmp_path: Path) -> Iterator[LocalRegistry]:
     """The offline site's registry: a second, empty docker-registry on another port."""
     with new_registry(tmp_path / "site-registry") as reg:
         yield reg
 
-
-@pytest.fixture
-def cache(tmp_path: Path) -> LayerCache:
-    return LayerCache(tmp_path / "layer-cache")
 
 
 DPKG_STATUS = b"""Package: libc6

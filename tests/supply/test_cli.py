@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from pipeyard.cli import publish as publish_cmd
 from pipeyard.images.containers.registry_server import LocalRegistry
 from pipeyard.supply import signatures as sig
 from pipeyard_kit.registry import RegistryClient
 from tests.publish.conftest import invoke
 from tests.publish.fake_harbor import FakeHarbor
 from tests.publish.imagefactory import FakeDockerClient
-
-
-@pytest.fixture
-def cli_store(monkeypatch: pytest.MonkeyPatch, store: FakeDockerClient) -> FakeDockerClient:
-    @contextmanager
-    def fake_client() -> Iterator[FakeDockerClient]:
-        yield store
-
-    monkeypatch.setattr(publish_cmd, "docker_client", fake_client)
-    return store
 
 
 def publish(capsys, registry: LocalRegistry, *extra: str) -> tuple[int, str, str]:
