@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import shlex
 import sys
-import xml.etree.ElementTree as ET
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pipeyard_kit import settings as settings_mod
 from pipeyard_kit.toolwrap import resolve, trust, wrapstate
 from pipeyard_kit.trust import CaBundle
-from pipeyard_maven import extra, proxies, settings_xml
+from pipeyard_maven import proxies, settings_xml
 from pipeyard_maven.proxies import Proxy
 from pipeyard_maven.settings_xml import Credentials, Mirror
+
+# Neither typing nor dataclasses at run time: this module runs on the first mvn of every job, which
+# would wait for their imports (dataclasses imports inspect).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+    from typing import Any
 
 PROVIDER = "maven"
 CONFIGURE = "maven-configure"
@@ -40,16 +45,14 @@ REPOSITORIES = (("MAVEN_MIRROR_URL", MIRROR_ID), ("MAVEN_SECOND_MIRROR_URL", SEC
 DEFAULT_ARGS = ("-B", "--no-transfer-progress")
 
 
-@dataclass
 class Plan:
-    values: settings_mod.Settings
-    base: Path
-    project_dir: Path | None
-    cli_opts: list[str]
-    proxies: list[Proxy]
-    extra: ET.Element | None
-    cas: CaBundle | None
-    files: list[Path] = field(default_factory=list)
+    """The validated settings and what follows from them: where relative paths start, the options of
+    MAVEN_CLI_OPTS, proxies, the extra settings' tree, the custom CAs and the files they came from."""
+
+    def __init__(self, values: settings_mod.Settings, base: Path, project_dir: Path | None, cli_opts: list[str],
+                 proxies: list[Proxy], extra: ET.Element | None, cas: CaBundle | None, files: list[Path]):
+        self.values, self.base, self.project_dir, self.cli_opts = values, base, project_dir, cli_opts
+        self.proxies, self.extra, self.cas, self.files = proxies, extra, cas, files
 
     def get(self, name: str) -> Any:
         return self.values.get(name)
@@ -101,7 +104,9 @@ def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> 
 
     files: list[Path] = []
     extra_root = None
-    if valid(extra.NAME):
+    if valid(settings_xml.EXTRA_SETTINGS):
+        from pipeyard_maven import extra  # ElementTree's import: only for a job that merges its own file
+
         path = Path(valid(extra.NAME))
         path = path if path.is_absolute() else base / path
         extra_root = extra.load(path, problems)
@@ -122,24 +127,23 @@ def render(p: Plan) -> str:
                               "Second group (MAVEN_SECOND_MIRROR_URL)"))
     if p.get("MAVEN_MIRROR_URL"):
         mirrors.append(Mirror(MIRROR_ID, p.get("MAVEN_MIRROR_URL"), "*", "Company group (MAVEN_MIRROR_URL)"))
-    root = settings_xml.build(
+    text = settings_xml.render(
         mirrors=mirrors,
         server_ids=[sid for name, sid in REPOSITORIES if p.get(name)],
         credentials=p.credentials,
         releases=(RELEASES_ID, p.get("MAVEN_RELEASES_URL")) if p.get("MAVEN_RELEASES_URL") else None,
         snapshots=(SNAPSHOTS_ID, p.get("MAVEN_SNAPSHOTS_URL")) if p.get("MAVEN_SNAPSHOTS_URL") else None,
         proxies=p.proxies,
+        keep_empty=p.extra is not None,
     )
-    if p.extra is not None:
-        extra.merge(root, p.extra)
-    return settings_xml.serialize(root)
+    if p.extra is None:
+        return text
+    from pipeyard_maven import extra
+
+    return extra.merged(text, p.extra)
 
 
-@dataclass(frozen=True)
-class Result:
-    settings_file: Path
-    state_file: Path
-    summary: str
+Result = namedtuple("Result", "settings_file state_file summary")
 
 
 def summarize(p: Plan) -> str:

@@ -5,6 +5,8 @@ id and come first: Maven uses the first matching mirror pattern and the first
 active proxy, so the project's own choice wins. Active profiles and plugin groups
 are added. Anything else in the file (localRepository, offline...) is ignored,
 because the provider's defaults own those.
+
+Only a job that sets MAVEN_EXTRA_SETTINGS imports this module (and ElementTree).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.parsers import expat
 
-NAME = "MAVEN_EXTRA_SETTINGS"
+from pipeyard_maven import settings_xml
+from pipeyard_maven.settings_xml import EXTRA_SETTINGS as NAME
+
 BY_ID = (("servers", "server"), ("mirrors", "mirror"), ("proxies", "proxy"), ("profiles", "profile"))
 BY_TEXT = (("activeProfiles", "activeProfile"), ("pluginGroups", "pluginGroup"))
 
@@ -71,6 +75,22 @@ def load(path: Path, problems: list[str]) -> ET.Element | None:
 def _section(root: ET.Element, name: str) -> ET.Element:
     section = root.find(name)
     return section if section is not None else ET.SubElement(root, name)
+
+
+def merged(generated: str, extra: ET.Element) -> str:
+    """The generated file (rendered with keep_empty, so every section is in its place) with the
+    project's settings merged in, written as settings_xml writes it."""
+    root = _strip_namespaces(ET.fromstring(generated))
+    # Parsed, the namespace declarations are no attributes any more: put them back as written.
+    root.attrib.clear()
+    root.attrib.update(settings_xml.ROOT_ATTRIBUTES)
+    merge(root, extra)
+    for name in settings_xml.SECTIONS:
+        section = root.find(name)
+        if section is not None and len(section) == 0:
+            root.remove(section)
+    ET.indent(root, space="  ")
+    return settings_xml.DECLARATION + settings_xml.HEADER + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def merge(generated: ET.Element, extra: ET.Element) -> None:

@@ -7,24 +7,16 @@ patterns (`example.com` also covers its subdomains, as curl reads it).
 
 from __future__ import annotations
 
-import ipaddress
 import re
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 NAMES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 
 
-@dataclass(frozen=True)
-class Proxy:
-    id: str
-    protocol: str
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    non_proxy_hosts: str
+# A named tuple, not a dataclass (see settings_xml): username and password may be None.
+Proxy = namedtuple("Proxy", "id protocol host port username password non_proxy_hosts")
 
 
 def _masked(value: str) -> str:
@@ -33,6 +25,10 @@ def _masked(value: str) -> str:
 
 
 def non_proxy_hosts(no_proxy: str) -> str:
+    if not no_proxy.strip():
+        return ""
+    import ipaddress  # only with a no_proxy: the first mvn of a job without one does not wait for it
+
     patterns: list[str] = []
     for entry in re.split(r"[,\s]+", no_proxy):
         host = entry.strip().strip("[]")

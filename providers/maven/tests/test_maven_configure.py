@@ -20,9 +20,9 @@ configure_cli = partial(run_configure, "maven-configure")
 
 
 def full_env(tmp_path: Path, **values: str) -> dict[str, str]:
-    return env_for(tmp_path, MAVEN_MIRROR_URL=f"{NEXUS}/maven-public/", MAVEN_RELEASES_URL=f"{NEXUS}/maven-releases",
-                   MAVEN_SNAPSHOTS_URL=f"{NEXUS}/maven-snapshots", MAVEN_REPO_USER="ci-bot",
-                   MAVEN_REPO_PASSWORD=PASSWORD, **values)
+    return env_for(tmp_path, **{"MAVEN_MIRROR_URL": f"{NEXUS}/maven-public/", "MAVEN_RELEASES_URL": f"{NEXUS}/maven-releases",
+                                "MAVEN_SNAPSHOTS_URL": f"{NEXUS}/maven-snapshots", "MAVEN_REPO_USER": "ci-bot",
+                                "MAVEN_REPO_PASSWORD": PASSWORD, **values})
 
 
 def parse(path: Path) -> ET.Element:
@@ -95,6 +95,24 @@ def test_extra_settings_are_merged_and_win_on_the_same_id(tmp_path):
     assert [p.findtext("id") for p in root.iter("profile")] == ["quality", "pipeyard-deploy"]
     assert [a.text for a in root.iter("activeProfile")] == ["pipeyard-deploy", "quality"]
     assert root.find("localRepository") is None
+
+
+@pytest.mark.parametrize("variables", [
+    {},
+    {"MAVEN_REPO_USER": "ci&<bot>\"'", "MAVEN_SECOND_MIRROR_URL": f"{NEXUS}/vendor-public",
+     "MAVEN_SECOND_MIRROR_OF": "vendor,!central", "https_proxy": "http://u%40x:p%26w@proxy.corp:3128",
+     "no_proxy": "localhost,.corp.example.com"},
+], ids=["mirror-and-deploy", "every-section"])
+def test_an_empty_extra_settings_file_changes_nothing(tmp_path, variables):
+    # settings.xml is written as text for speed, and through ElementTree when a project merges its own:
+    # both must write the same file, byte for byte.
+    empty = tmp_path / "project" / "empty-settings.xml"
+    empty.parent.mkdir()
+    empty.write_text("<settings/>")
+    plain = maven.configure(full_env(tmp_path, **variables)).settings_file.read_text()
+    merged = maven.configure(full_env(tmp_path, MAVEN_EXTRA_SETTINGS=str(empty), **variables)).settings_file
+    assert merged.read_text() == plain
+    assert "&amp;&lt;bot&gt;" in plain or not variables
 
 
 def test_wrapper_arguments(tmp_path):

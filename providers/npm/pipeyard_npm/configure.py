@@ -19,16 +19,21 @@ already honour the standard proxy variables, so they need nothing here.
 from __future__ import annotations
 
 import sys
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pipeyard_kit import settings as settings_mod
 from pipeyard_kit.errors import ConfigError, UsageError
 from pipeyard_kit.toolwrap import resolve, trust, wrapstate
 from pipeyard_kit.trust import CaBundle
 from pipeyard_npm import npmrc, scopes, yarnrc
+
+# Neither typing nor dataclasses at run time: this module runs on the first npm, yarn or pnpm of every
+# job, which would wait for their imports (dataclasses imports inspect).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROVIDER = "npm"
 # The tools the wrapper configures; yarn is yarn1 or yarn4, as the project asks (the wrapper decides).
@@ -40,15 +45,14 @@ REGISTRY = "NPM_REGISTRY_URL"
 CACHE = "NPM_CONFIG_CACHE"
 
 
-@dataclass
 class Plan:
-    values: settings_mod.Settings
-    base: Path
-    project_dir: Path | None
-    registry: str | None
-    scopes: dict[str, str]
-    cas: CaBundle | None
-    ca_sources: list[Path]
+    """The validated settings and what follows from them: where relative paths start, the registry
+    (ending in /), the scoped registries, the custom CAs and the files they came from."""
+
+    def __init__(self, values: settings_mod.Settings, base: Path, project_dir: Path | None, registry: str | None,
+                 scopes: dict[str, str], cas: CaBundle | None, ca_sources: list[Path]):
+        self.values, self.base, self.project_dir, self.registry = values, base, project_dir, registry
+        self.scopes, self.cas, self.ca_sources = scopes, cas, ca_sources
 
     @property
     def token(self) -> bool:
@@ -98,11 +102,8 @@ def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> 
                 ca_sources=trust.sources(valid(trust.NAME), base))
 
 
-@dataclass(frozen=True)
-class Result:
-    npmrc: Path  # the tool's config file: an .npmrc, or yarn 4's ~/.yarnrc.yml
-    state_file: Path
-    summary: str
+# npmrc: the tool's config file, an .npmrc or yarn 4's ~/.yarnrc.yml.
+Result = namedtuple("Result", "npmrc state_file summary")
 
 
 def summarize(p: Plan) -> str:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import NoReturn
 
 from pipeyard_kit.errors import PipeyardError
+
+# typing.TYPE_CHECKING without importing typing, whose 2-3 ms every wrapper's first call would pay.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
 
 
 def tracing() -> bool:

@@ -19,13 +19,17 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from pipeyard_kit import secrets, urls
 from pipeyard_kit.errors import ConfigError
+
+# The tool wrappers load this module on the first call of every job: typing (and dataclasses, which
+# imports inspect) would cost that call several milliseconds, so neither is imported at run time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SITE_FILE_ENV = "PIPEYARD_SITE_FILE"
 DEFAULT_SITE_FILE = "/etc/pipeyard/site.json"
@@ -158,12 +162,20 @@ class FlagError(ConfigError):
     exit_code = 2
 
 
-@dataclass(frozen=True)
-class Settings(Mapping[str, Any]):
-    provider: str
-    data: dict[str, Any]
-    sources: dict[str, str]
-    secrets: frozenset[str]
+class Settings(Mapping):
+    """The resolved values of one provider's settings (read-only), and where each came from."""
+
+    __slots__ = ("provider", "data", "sources", "secrets")
+
+    def __init__(self, provider: str, data: dict[str, Any], sources: dict[str, str], secrets: frozenset[str]):
+        for name, value in (("provider", provider), ("data", data), ("sources", sources), ("secrets", secrets)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Settings are read-only ({name})")
+
+    def __repr__(self) -> str:
+        return f"Settings(provider={self.provider!r}, sources={self.sources!r})"
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]

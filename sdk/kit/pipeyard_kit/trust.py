@@ -23,18 +23,18 @@ again is cheap and gives the same files. Shell wrappers can use
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeyard_kit.errors import ConfigError, PipeyardError
 
+# The tool wrappers import this module on the first call of every job, most often with no
+# CUSTOM_CA_CERTS at all: typing, dataclasses and the base64 codecs would cost that call
+# milliseconds, so they are left out or imported where a certificate is actually read.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
 
@@ -47,18 +47,34 @@ PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.*?)\s*-----END CERTIFIC
 FIX = f"set {VARIABLE} to the PEM text of the CA certificate(s), or to the path of a PEM file"
 
 
-@dataclass(frozen=True)
 class CaBundle:
-    path: Path
-    custom_path: Path
-    count: int
-    env: dict[str, str] = field(default_factory=dict)
+    """The written bundle (system + custom), the custom certificates alone, how many, and the
+    variables that point tools at the bundle."""
+
+    __slots__ = ("path", "custom_path", "count", "env")
+
+    def __init__(self, path: Path, custom_path: Path, count: int, env: dict[str, str] | None = None):
+        self.path, self.custom_path, self.count, self.env = path, custom_path, count, dict(env or {})
+
+    def __repr__(self) -> str:
+        return f"CaBundle(path={self.path!r}, count={self.count})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CaBundle) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # env is a dict
 
 
-@dataclass(frozen=True)
 class JavaTrust:
-    path: Path
-    options: tuple[str, ...]
+    """A PKCS12 truststore with the custom certificates, and the JVM options that select it."""
+
+    __slots__ = ("path", "options")
+
+    def __init__(self, path: Path, options: tuple[str, ...]):
+        self.path, self.options = path, options
+
+    def __repr__(self) -> str:
+        return f"JavaTrust(path={self.path!r})"
 
 
 def _read_source(value: str) -> tuple[str, str]:
@@ -88,6 +104,9 @@ def parse_certificates(value: str) -> list[str]:
     blocks = PEM_BLOCK.findall(text)
     if not blocks:
         raise ConfigError(f"{VARIABLE} ({where}) holds no PEM certificate (-----BEGIN CERTIFICATE-----)", fix=FIX)
+    import base64
+    import binascii
+
     pems = []
     for n, body in enumerate(blocks, 1):
         b64 = re.sub(r"\s+", "", body)

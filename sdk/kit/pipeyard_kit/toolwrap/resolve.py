@@ -9,10 +9,13 @@ misleading message about the same variable. Shared with the npm provider.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pipeyard_kit import settings as settings_mod
 from pipeyard_kit.errors import ConfigError
+
+TYPE_CHECKING = False  # typing, not imported: a wrapper's first call would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 INVALID = object()
 
