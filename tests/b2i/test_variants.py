@@ -58,6 +58,9 @@ def test_the_base_runs_its_jdk_as_a_non_root_user(variant, spec_path, podman_env
     source.write_text('public class Hi { public static void main(String[] a) { System.out.println("hi " + '
                       'System.getProperty("java.specification.version")); } }\n')
     subprocess.run(["javac", "--release", "8", "-d", str(tmp_path), str(source)], check=True)
+    # The image's user (10001) reads the class through the bind mount; pytest makes tmp_path 0700.
+    tmp_path.chmod(0o755)
+    (tmp_path / "Hi.class").chmod(0o644)
     out = podman(podman_env, "run", "--rm", "-v", f"{tmp_path}:/classes:ro,z", ref, "java", "-cp", "/classes", "Hi")
     assert out.stdout.strip() == f"hi {'1.8' if jdk == '8' else jdk}"
     labels = podman(podman_env, "image", "inspect", ref, "--format", "{{json .Config.Labels}}").stdout

@@ -8,14 +8,18 @@ import json
 
 import pytest
 
+from pipeyard.model.provider import load_provider
 from tests.badinput.conftest import SECRET_VARIABLES
-from tests.images.conftest import PROVIDERS, ROOT
+from tests.images.conftest import PROVIDERS, ROOT, image_key
 from tests.images.test_images import run
 
 pytestmark = pytest.mark.images
 
 
-@pytest.mark.parametrize("name", [p for p in PROVIDERS if p != "chrome-headless"])
+# Each provider's default variant: the cases exercise pipeyard's commands, which are the same in every
+# variant (the variants differ only in their tools).
+@pytest.mark.parametrize("name", [image_key(p, load_provider(ROOT, p).default_variant.name)
+                                  for p in PROVIDERS if p != "chrome-headless"])
 def test_bad_input_inside_the_image(eng, built, name: str) -> None:
     # chrome-headless's cases start Chromium once each: the host suite runs them (marked browser).
     # The tables are generated from every provider's provider.json, so the runner (not the cases, whose
