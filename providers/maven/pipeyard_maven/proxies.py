@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
 
 NAMES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 
@@ -65,6 +64,9 @@ def from_env(env: Mapping[str, str], problems: list[str]) -> list[Proxy]:
         value = env.get(name, "").strip()
         if not value:
             continue
+        # Here, not at the top: most jobs set no proxy, and their first mvn need not wait for urllib's import.
+        from urllib.parse import unquote, urlsplit
+
         parts = urlsplit(value if "://" in value else f"http://{value}")
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
