@@ -22,9 +22,11 @@ import pytest
 HEAVY = {"typing", "dataclasses", "inspect", "ast", "_hashlib", "click", "requests", "tempfile", "subprocess",
          "logging", "rich"}
 
+# The console script's fast path imports pipeyard_kit.exits first, then the configurator.
 RUN = """
 import json, os, sys
 before = set(sys.modules)
+import pipeyard_kit.exits
 {run}
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
@@ -45,8 +47,6 @@ def test_the_first_call_of_a_job_loads_no_heavy_module(tmp_path: Path, provider:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CI_PROJECT_DIR": str(tmp_path),
            "PIPEYARD_SITE_FILE": str(site), "PIPEYARD_STATE_DIR": str(tmp_path / "state")}
     code = RUN.format(run=CONFIGURE[provider].format(tool=tool))
-    # The exits module is the first thing the console script's fast path imports.
-    code = code.replace("before = set(sys.modules)\n", "before = set(sys.modules)\nimport pipeyard_kit.exits\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     loaded = set(json.loads(out.stdout.splitlines()[-1]))
