@@ -104,10 +104,11 @@ def plan(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> 
 
     files: list[Path] = []
     extra_root = None
-    if valid(settings_xml.EXTRA_SETTINGS):
+    extra_file = valid(settings_xml.EXTRA_SETTINGS)
+    if extra_file:
         from pipeyard_maven import extra  # ElementTree's import: only for a job that merges its own file
 
-        path = Path(valid(extra.NAME))
+        path = Path(extra_file)
         path = path if path.is_absolute() else base / path
         extra_root = extra.load(path, problems)
         files.append(path)
